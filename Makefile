@@ -1,0 +1,30 @@
+# ToggleMaster: `make run` starts the platform, `make test` runs every test.
+# Both install the Debian packages they need first (scripts/install-deps.sh).
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build run test bench format clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@BUILD_DIR=$(BUILD_DIR) scripts/run.sh
+
+test: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2
+
+bench:
+	@scripts/install-deps.sh --bench
+	@scripts/bench.sh
+
+format:
+	@find libs services tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

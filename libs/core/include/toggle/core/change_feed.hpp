@@ -1,0 +1,57 @@
+// Push propagation by long poll. A store's every write advances a version; a reader asks for
+// "changes after version V" and, when there are none yet, its request is parked until a write
+// publishes a newer version, its wait times out, or the feed closes at shutdown. Parked requests
+// hold no thread: they are Deferred replies answered from the feed's own thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "toggle/core/http.hpp"
+
+namespace toggle {
+
+class ChangeFeed {
+ public:
+  // `build(since, epoch)` makes the reply for a reader that has seen version `since` of history
+  // `epoch` (it may block: storage). `epoch` identifies the store's history (see changelog.hpp).
+  using Builder = std::function<Response(std::int64_t since, const std::string& epoch)>;
+  ChangeFeed(std::int64_t version, std::string epoch, Builder build);
+  ~ChangeFeed();
+
+  std::int64_t version() const;
+  // A write committed `version`: wake the readers that have not seen it.
+  void publish(std::int64_t version);
+  // A reader's request: answered now if something is newer than `since`, else parked.
+  Reply wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait);
+  // GET ...?since=<version>&epoch=<epoch>&wait_ms=<0..60000>: wait() with checked parameters.
+  Reply handle(const Request& req);
+  // Answer every parked reader now, and all later ones at once (shutdown).
+  void close();
+
+ private:
+  struct Waiter {
+    std::int64_t since;
+    std::string epoch;
+    std::chrono::steady_clock::time_point deadline;
+    Responder responder;
+  };
+  void loop();
+
+  Builder build_;
+  std::string epoch_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::int64_t version_;
+  bool closed_ = false, stopping_ = false;
+  std::vector<Waiter> waiters_;
+  std::thread thread_;
+};
+
+}  // namespace toggle

@@ -1,0 +1,17 @@
+// OpenSSL-backed helpers: hashing, CSPRNG bytes, constant-time comparison, event ids.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace toggle::crypto {
+
+std::string sha256_hex(std::string_view data);  // lowercase hex, 64 characters
+std::string random_hex(std::size_t bytes);      // from OpenSSL's CSPRNG (RAND_bytes)
+// Compares secrets without leaking, through timing, where they differ or how long they are.
+bool constant_time_equal(std::string_view a, std::string_view b);
+// A random (version 4) UUID. Fast enough for the evaluation hot path: a per-thread generator
+// seeded from the CSPRNG (ids must be unique, not unpredictable).
+std::string uuid_v4();
+
+}  // namespace toggle::crypto

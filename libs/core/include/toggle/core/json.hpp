@@ -1,0 +1,27 @@
+// JSON bodies: parsing a request body into an object and reading its fields with checks that answer
+// 400 naming the field, and JSON replies.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "toggle/core/http.hpp"
+
+namespace toggle {
+
+using json = nlohmann::json;
+
+// The body as a JSON object; 400 "request body must be a JSON object" / "malformed JSON …".
+json parse_json_object(const Request& req);
+
+Response json_response(int status, const json& body);
+
+// Field readers. Absent and null both count as "not given" for the optional readers.
+std::string required_string(const json& obj, std::string_view field, std::size_t max_length);
+std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length);
+std::optional<bool> optional_bool(const json& obj, std::string_view field);
+bool has_field(const json& obj, std::string_view field);
+
+}  // namespace toggle

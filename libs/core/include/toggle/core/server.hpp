@@ -1,0 +1,57 @@
+// The HTTP/1.1 server every service runs: Boost.Beast on Asio, one io_context per thread, a worker
+// pool for blocking handlers, limits and timeouts on every read, and a graceful drain on shutdown.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "toggle/core/router.hpp"
+
+namespace toggle {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 0;   // 0: any free port (tests), see Server::port()
+  unsigned io_threads = 0;  // 0: one per core
+  unsigned worker_threads = 8;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;  // request line and headers
+  std::size_t max_connections = 20000;
+  std::chrono::milliseconds idle_timeout{60000};  // waiting for, then reading, a request's headers
+  std::chrono::milliseconds read_timeout{30000};  // reading a request body
+  std::chrono::milliseconds write_timeout{30000};
+  // Called when a handler throws something other than HttpError, with a request id for the log.
+  std::function<void(const std::string& request_id, const std::string& what)> on_internal_error;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the I/O and worker threads; throws std::runtime_error if the port is taken.
+  void start();
+  std::uint16_t port() const;
+  // Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests finish
+  // (each replying with `Connection: close`), then stop the threads. Connections still busy after
+  // `deadline` are closed. Returns the number of connections closed forcibly.
+  std::size_t stop(std::chrono::milliseconds deadline);
+  // The two halves of stop(): stop accepting and close idle connections; then wait and stop threads.
+  void begin_stop();
+  std::size_t finish_stop(std::chrono::milliseconds deadline);
+  // Runs `task` on the worker pool (for blocking work started outside a handler).
+  void post_blocking(std::function<void()> task);
+  std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace toggle

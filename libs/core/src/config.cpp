@@ -1,0 +1,73 @@
+#include "toggle/core/config.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "toggle/core/log.hpp"
+
+namespace toggle {
+namespace {
+const char* raw(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+}  // namespace
+
+std::string Env::str(const char* name, const std::string& fallback) {
+  const char* v = raw(name);
+  return v ? v : fallback;
+}
+
+std::string Env::required(const char* name, const std::string& fallback) {
+  std::string v = str(name, fallback);
+  if (v.empty()) fail(std::string(name) + " must be set");
+  return v;
+}
+
+std::int64_t Env::integer(const char* name, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  const char* v = raw(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v, &end, 10);
+  if (errno != 0 || *end != '\0' || n < min || n > max) {
+    fail(std::string(name) + "=" + v + " is not an integer between " + std::to_string(min) + " and " +
+         std::to_string(max));
+    return fallback;
+  }
+  return n;
+}
+
+bool Env::boolean(const char* name, bool fallback) {
+  const char* v = raw(name);
+  if (!v) return fallback;
+  std::string s = v;
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  fail(std::string(name) + "=" + s + " is not a boolean (true/false)");
+  return fallback;
+}
+
+std::chrono::milliseconds Env::millis(const char* name, std::int64_t fallback_ms, std::int64_t min_ms,
+                                      std::int64_t max_ms) {
+  return std::chrono::milliseconds(integer(name, fallback_ms, min_ms, max_ms));
+}
+
+std::string Env::url(const char* name, const std::string& fallback) {
+  std::string v = str(name, fallback);
+  if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+    fail(std::string(name) + "=" + v + " is not an http:// or https:// URL");
+    return v;
+  }
+  while (!v.empty() && v.back() == '/') v.pop_back();
+  return v;
+}
+
+void Env::exit_if_invalid(const char* service) const {
+  if (problems_.empty()) return;
+  for (const auto& p : problems_) log::error("invalid configuration", {{"problem", p}});
+  log::error("not starting: fix the configuration above", {{"service", service}});
+  std::exit(2);
+}
+
+}  // namespace toggle

@@ -1,0 +1,53 @@
+#include "toggle/core/json.hpp"
+
+namespace toggle {
+namespace {
+std::string quoted(std::string_view field) { return "'" + std::string(field) + "'"; }
+
+const json* find(const json& obj, std::string_view field) {
+  auto it = obj.find(field);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+}  // namespace
+
+json parse_json_object(const Request& req) {
+  if (req.body.empty()) throw HttpError(400, "request body must be a JSON object");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) throw HttpError(400, "malformed JSON in request body");
+  if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+  return body;
+}
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+bool has_field(const json& obj, std::string_view field) { return obj.contains(field); }
+
+std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length) {
+  const json* v = find(obj, field);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) throw HttpError(400, quoted(field) + " must be a string");
+  const auto& s = v->get_ref<const std::string&>();
+  if (s.size() > max_length)
+    throw HttpError(400, quoted(field) + " must be at most " + std::to_string(max_length) + " characters");
+  return s;
+}
+
+std::string required_string(const json& obj, std::string_view field, std::size_t max_length) {
+  auto s = optional_string(obj, field, max_length);
+  if (!s || s->empty()) throw HttpError(400, quoted(field) + " is required");
+  return *s;
+}
+
+std::optional<bool> optional_bool(const json& obj, std::string_view field) {
+  const json* v = find(obj, field);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) throw HttpError(400, quoted(field) + " must be true or false");
+  return v->get<bool>();
+}
+
+}  // namespace toggle

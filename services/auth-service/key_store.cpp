@@ -1,0 +1,84 @@
+#include "key_store.hpp"
+
+#include "toggle/core/text.hpp"
+
+namespace toggle::auth {
+namespace {
+
+const std::vector<sql::Migration> kMigrations = {
+    {1,
+     R"(CREATE TABLE api_keys (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          name TEXT NOT NULL,
+          key_hash TEXT NOT NULL UNIQUE,
+          is_active INTEGER NOT NULL DEFAULT 1,
+          created_at TEXT NOT NULL,
+          revoked_at TEXT);)",
+     R"(CREATE TABLE IF NOT EXISTS api_keys (
+          id SERIAL PRIMARY KEY,
+          name VARCHAR(100) NOT NULL,
+          key_hash VARCHAR(64) NOT NULL UNIQUE,
+          is_active BOOLEAN DEFAULT true,
+          created_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP);
+        ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS revoked_at TIMESTAMP WITH TIME ZONE;)"},
+};
+
+constexpr const char* kColumns = "id, name, is_active, created_at, revoked_at";
+
+ApiKey from_row(const sql::Row& r) {
+  ApiKey k;
+  k.id = r.integer(0);
+  k.name = r.text(1);
+  k.is_active = r.boolean(2);
+  k.created_at = r.text(3);
+  if (!r.is_null(4)) k.revoked_at = r.text(4);
+  return k;
+}
+
+}  // namespace
+
+KeyStore::KeyStore(sql::Database& db) : db_(db) { sql::migrate(db_, kMigrations); }
+
+ApiKey KeyStore::create(const std::string& name, const std::string& key_hash) {
+  std::string now = iso8601_now();
+  auto result = db_.exec(std::string("INSERT INTO api_keys (name, key_hash, is_active, created_at) VALUES ($1, $2, ") +
+                             "true, $3) RETURNING " + kColumns,
+                         {name, key_hash, now});
+  return from_row(result.rows.at(0));
+}
+
+std::optional<ApiKey> KeyStore::find_active(const std::string& key_hash) {
+  auto result = db_.exec(std::string("SELECT ") + kColumns + " FROM api_keys WHERE key_hash = $1 AND is_active = true",
+                         {key_hash});
+  if (result.rows.empty()) return std::nullopt;
+  return from_row(result.rows[0]);
+}
+
+std::vector<ApiKey> KeyStore::list() {
+  std::vector<ApiKey> keys;
+  for (auto& row : db_.exec(std::string("SELECT ") + kColumns + " FROM api_keys ORDER BY id").rows)
+    keys.push_back(from_row(row));
+  return keys;
+}
+
+bool KeyStore::revoke(std::int64_t id) {
+  return db_.transaction([&](sql::Connection& c) {
+    if (c.exec("SELECT 1 FROM api_keys WHERE id = $1", {id}).rows.empty()) return false;
+    std::string now = iso8601_now();
+    c.exec("UPDATE api_keys SET is_active = false, revoked_at = $2 WHERE id = $1 AND is_active = true", {id, now});
+    return true;
+  });
+}
+
+bool KeyStore::ensure(const std::string& name, const std::string& key_hash) {
+  return db_.transaction([&](sql::Connection& c) {
+    auto found = c.exec("SELECT is_active FROM api_keys WHERE key_hash = $1", {key_hash});
+    if (!found.rows.empty()) return found.rows[0].boolean(0);
+    std::string now = iso8601_now();
+    c.exec("INSERT INTO api_keys (name, key_hash, is_active, created_at) VALUES ($1, $2, true, $3)",
+           {name, key_hash, now});
+    return true;
+  });
+}
+
+}  // namespace toggle::auth

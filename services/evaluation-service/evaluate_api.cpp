@@ -1,0 +1,81 @@
+#include "evaluate_api.hpp"
+
+#include "toggle/core/crypto.hpp"
+#include "toggle/core/text.hpp"
+
+namespace toggle::evaluation {
+
+EvaluateApi::EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys)
+    : catalog_(catalog), fetcher_(fetcher), events_(events), keys_(keys) {}
+
+void EvaluateApi::add_routes(Router& router) {
+  router.get("/evaluate", [this](Request& req) { return evaluate(req); }, {.blocking = false});
+}
+
+Reply EvaluateApi::evaluate(Request& req) {
+  auto user_id = req.query("user_id");
+  auto flag_name = req.query("flag_name");
+  if (!user_id || user_id->empty() || !flag_name || flag_name->empty())
+    throw HttpError(400, "user_id and flag_name are required query parameters");
+  if (!rules::is_valid_flag_name(*flag_name))
+    throw HttpError(400, "flag_name must be 1-100 characters of A-Z, a-z, 0-9, '_', '.', '-'");
+  if (!rules::is_valid_user_id(*user_id) || !is_valid_utf8(*user_id))
+    throw HttpError(400, "user_id must be 1-256 characters of UTF-8 text without control characters");
+  if (!keys_) return decide(std::move(*flag_name), std::move(*user_id));
+
+  std::string key(api_key_from_header(req.header("Authorization")));
+  if (key.empty()) throw HttpError(401, "missing API key: send 'Authorization: Bearer <key>'");
+  if (auto verdict = keys_->cached(key)) {
+    throw_unless_valid(*verdict);
+    return decide(std::move(*flag_name), std::move(*user_id));
+  }
+  // First sight of this key: ask auth-service off the I/O thread.
+  return Deferred{[this, key, flag = std::move(*flag_name), user = std::move(*user_id)](Responder respond) {
+    key_checks_.post([this, key, flag, user, respond] {
+      try {
+        throw_unless_valid(keys_->validate(key));
+      } catch (const HttpError& e) {
+        return respond(error_response(e.status(), e.what()));
+      }
+      reply_with(respond, decide(flag, user));
+    });
+  }};
+}
+
+Reply EvaluateApi::decide(std::string flag_name, std::string user_id) {
+  if (catalog_.complete()) {
+    const Snapshot* snapshot = catalog_.snapshot();
+    if (auto it = snapshot->find(flag_name); it != snapshot->end()) return answer(it->second, user_id);
+  }
+  if (auto lookup = fetcher_.recent(flag_name)) return answer(*lookup, flag_name, user_id);
+  return Deferred{[this, flag = std::move(flag_name), user = std::move(user_id)](Responder respond) {
+    fetcher_.fetch(flag, [this, flag, user, respond](const Lookup& lookup) { respond(answer(lookup, flag, user)); });
+  }};
+}
+
+Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name, std::string_view user_id) {
+  switch (lookup.status) {
+    case Lookup::Status::found:
+      return answer(lookup.flag, user_id);
+    case Lookup::Status::not_found:
+      return answer(rules::FlagDefinition{flag_name, false, std::nullopt}, user_id);
+    case Lookup::Status::unavailable:
+      break;
+  }
+  return error_response(503, "flag '" + flag_name + "' is not known here yet and cannot be fetched: " + lookup.problem);
+}
+
+Response EvaluateApi::answer(const rules::FlagDefinition& flag, std::string_view user_id) {
+  bool result = rules::evaluate(flag, user_id);
+  events_.emit({crypto::uuid_v4(), std::string(user_id), flag.name, result, iso8601_now()});
+  Response r;
+  r.body.reserve(48 + flag.name.size() + user_id.size());
+  r.body = "{\"flag_name\":";
+  append_json_string(r.body, flag.name);
+  r.body += ",\"user_id\":";
+  append_json_string(r.body, user_id);
+  r.body += result ? ",\"result\":true}" : ",\"result\":false}";
+  return r;
+}
+
+}  // namespace toggle::evaluation

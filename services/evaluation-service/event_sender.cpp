@@ -1,0 +1,227 @@
+#include "event_sender.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "toggle/core/log.hpp"
+#include "toggle/core/metrics.hpp"
+#include "toggle/core/text.hpp"
+
+namespace toggle::evaluation {
+namespace fs = std::filesystem;
+namespace {
+
+struct EventMetrics {
+  Counter& emitted = metrics().counter("events_emitted_total", "Evaluation events produced");
+  Counter& delivered = metrics().counter("events_delivered_total", "Events stored by analytics-service");
+  Counter& spooled = metrics().counter("events_spooled_total", "Events written to the disk spool");
+  Counter& dropped = metrics().counter("events_dropped_total", "Events lost because buffer or spool was full");
+  Counter& rejected = metrics().counter("events_rejected_total", "Events analytics-service refused as invalid");
+};
+EventMetrics& counters() {
+  static EventMetrics m;
+  return m;
+}
+
+// Write-then-rename with fsync, so a crash leaves either the whole batch or nothing.
+bool write_file_durably(const fs::path& path, const std::string& data) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) fs::remove(tmp);
+  return ok;
+}
+
+}  // namespace
+
+std::string to_json_array(const Event* begin, const Event* end) {
+  std::string out = "[";
+  for (const Event* e = begin; e != end; ++e) {
+    if (e != begin) out += ',';
+    out += "{\"event_id\":";
+    append_json_string(out, e->event_id);
+    out += ",\"user_id\":";
+    append_json_string(out, e->user_id);
+    out += ",\"flag_name\":";
+    append_json_string(out, e->flag_name);
+    out += e->result ? ",\"result\":true,\"timestamp\":" : ",\"result\":false,\"timestamp\":";
+    append_json_string(out, e->timestamp);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+EventSender::EventSender(SenderOptions options) : opt_(std::move(options)) {
+  buffer_.reserve(std::min<std::size_t>(opt_.capacity, 16384));
+  counters();
+  metrics().gauge("event_spool_files", "Batches waiting on disk for analytics-service",
+                  [this] { return double(spool_count_.load()); });
+}
+
+EventSender::~EventSender() { stop(std::chrono::milliseconds(0)); }
+
+void EventSender::start() {
+  fs::create_directories(opt_.spool_dir);
+  scan_spool();
+  if (!spool_files_.empty())
+    log::info("resending events spooled before the last stop", {{"batches", spool_files_.size()}});
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventSender::emit(Event event) {
+  counters().emitted.inc();
+  std::size_t size;
+  {
+    std::lock_guard lock(mutex_);
+    if (buffer_.size() >= opt_.capacity) {
+      counters().dropped.inc();
+      return;
+    }
+    buffer_.push_back(std::move(event));
+    size = buffer_.size();
+  }
+  if (size == opt_.batch_size) wake_.notify_one();
+}
+
+std::size_t EventSender::spooled_files() const { return spool_count_.load(); }
+
+void EventSender::scan_spool() {
+  spool_files_.clear();
+  spool_bytes_ = 0;
+  for (const auto& entry : fs::directory_iterator(opt_.spool_dir)) {
+    if (entry.path().extension() == ".tmp") {
+      fs::remove(entry.path());  // a write interrupted by a crash
+      continue;
+    }
+    if (entry.path().extension() != ".json") continue;
+    spool_files_.push_back(entry.path().string());
+    spool_bytes_ += entry.file_size();
+  }
+  std::sort(spool_files_.begin(), spool_files_.end());
+  spool_count_ = spool_files_.size();
+}
+
+bool EventSender::deliver(const std::string& body, std::size_t count) {
+  auto res = client_.send(
+      {"POST", opt_.analytics_url + "/events", {{"Authorization", "Bearer " + opt_.api_key}}, body, opt_.timeout});
+  if (res.status == 200) {
+    counters().delivered.inc(count);
+    return true;
+  }
+  if (res.status == 400 || res.status == 413 || res.status == 422) {
+    // Retrying cannot help; keep the evidence in the log rather than loop forever.
+    counters().rejected.inc(count);
+    log::error("analytics-service rejected an event batch",
+               {{"status", res.status}, {"reply", res.body}, {"events", count}});
+    return true;
+  }
+  return false;
+}
+
+void EventSender::spool(const std::string& body, std::size_t count) {
+  if (spool_bytes_ + body.size() > opt_.spool_max_bytes) {
+    counters().dropped.inc(count);
+    log::error("event spool full: events dropped", {{"events", count}, {"spool_bytes", spool_bytes_}});
+    return;
+  }
+  char name[64];
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  std::snprintf(name, sizeof name, "%020lld-%08llu.json", static_cast<long long>(ms.count()),
+                static_cast<unsigned long long>(spool_seq_++));
+  fs::path path = fs::path(opt_.spool_dir) / name;
+  if (!write_file_durably(path, body)) {
+    counters().dropped.inc(count);
+    log::error("cannot write the event spool: events dropped", {{"path", path.string()}, {"events", count}});
+    return;
+  }
+  counters().spooled.inc(count);
+  spool_files_.push_back(path.string());
+  spool_bytes_ += body.size();
+  spool_count_ = spool_files_.size();
+}
+
+bool EventSender::drain_spool_once() {
+  const std::string path = spool_files_.front();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream data;
+  data << in.rdbuf();
+  std::string body = data.str();
+  // Count events by their ids to keep the delivered counter honest.
+  std::size_t count = 0;
+  for (std::size_t pos = 0; (pos = body.find("\"event_id\":", pos)) != std::string::npos; ++pos) ++count;
+  if (!deliver(body, count)) return false;
+  fs::remove(path);
+  spool_bytes_ -= std::min<std::uint64_t>(spool_bytes_, body.size());
+  spool_files_.erase(spool_files_.begin());
+  spool_count_ = spool_files_.size();
+  return true;
+}
+
+// Sends `events` in batches; once a batch fails, it and everything after it go to the spool,
+// so events keep their order and the request path never waits for analytics. Without
+// `try_delivery` (shutdown with no time left) everything goes to the spool.
+void EventSender::process(std::vector<Event>& events, bool try_delivery) {
+  std::size_t i = 0;
+  while (i < events.size()) {
+    std::size_t end = std::min(events.size(), i + opt_.batch_size);
+    std::string body = to_json_array(&events[i], &events[end]);
+    while (body.size() > opt_.max_batch_bytes && end - i > 1) {
+      end = i + (end - i) / 2;
+      body = to_json_array(&events[i], &events[end]);
+    }
+    if (!try_delivery || !spool_files_.empty() || !deliver(body, end - i)) spool(body, end - i);
+    i = end;
+  }
+  events.clear();
+}
+
+void EventSender::run() {
+  std::vector<Event> taken;
+  taken.reserve(buffer_.capacity());
+  while (!stopping_) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, opt_.flush_interval, [this] { return stopping_ || buffer_.size() >= opt_.batch_size; });
+      taken.swap(buffer_);
+    }
+    // Retry the spool first (with backoff while analytics stays down), then the fresh events.
+    while (!spool_files_.empty() && !stopping_ && std::chrono::steady_clock::now() >= next_retry_) {
+      if (drain_spool_once()) {
+        backoff_ = std::chrono::milliseconds(200);
+        continue;
+      }
+      next_retry_ = std::chrono::steady_clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
+    }
+    process(taken, true);
+  }
+}
+
+void EventSender::stop(std::chrono::milliseconds deadline) {
+  if (stopping_.exchange(true)) return;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<Event> rest;
+  {
+    std::lock_guard lock(mutex_);
+    rest.swap(buffer_);
+  }
+  if (rest.empty()) return;
+  // Last chance to deliver directly; whatever cannot be delivered in time waits on disk.
+  opt_.timeout = std::min(opt_.timeout, deadline);
+  process(rest, deadline.count() > 0);
+  log::info("event sender stopped", {{"spooled_batches", spool_files_.size()}});
+}
+
+}  // namespace toggle::evaluation
