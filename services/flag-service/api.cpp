@@ -49,56 +49,65 @@ Api::Api(FlagStore& store, KeyValidator& keys)
       }) {}
 
 void Api::add_routes(Router& router) {
-  router.post("/flags", with_api_key(keys_, [this](Request& req) -> Reply {
-                json body = parse_json_object(req);
-                std::string name = checked_name(required_string(body, "name", 1000));
-                std::string description = optional_string(body, "description", kMaxDescriptionLength).value_or("");
-                bool enabled = optional_bool(body, "is_enabled").value_or(false);
-                try {
-                  Flag f = store_.create(name, description, enabled);
-                  feed_.publish(f.version);
-                  log::info("flag created", {{"flag", name}, {"is_enabled", enabled}});
-                  return json_response(201, to_json(f));
-                } catch (const sql::Error& e) {
-                  if (e.kind() != sql::ErrorKind::conflict) throw;
-                  throw HttpError(409, "flag '" + name + "' already exists");
-                }
-              }));
-
-  router.get("/flags", with_api_key(keys_, [this](Request&) -> Reply {
-               json list = json::array();
-               for (const auto& f : store_.list()) list.push_back(to_json(f));
-               return json_response(200, list);
-             }));
-
-  router.get("/flags/{name}", with_api_key(keys_, [this](Request& req) -> Reply {
-               auto f = store_.get(checked_name(req.path_param("name")));
-               if (!f) throw HttpError(404, "flag not found");
-               return json_response(200, to_json(*f));
-             }));
-
-  auto update = with_api_key(keys_, [this](Request& req) -> Reply {
-    std::string name = checked_name(req.path_param("name"));
-    FlagUpdate u = read_update(parse_json_object(req), name);
-    auto f = store_.update(name, u);
-    if (!f) throw HttpError(404, "flag not found");
-    feed_.publish(f->version);
-    log::info("flag updated", {{"flag", name}, {"is_enabled", f->is_enabled}});
-    return json_response(200, to_json(*f));
-  });
-  router.put("/flags/{name}", update);
-  router.patch("/flags/{name}", update);
-
-  router.del("/flags/{name}", with_api_key(keys_, [this](Request& req) -> Reply {
-               std::string name = checked_name(req.path_param("name"));
-               auto version = store_.remove(name);
-               if (!version) throw HttpError(404, "flag not found");
-               feed_.publish(*version);
-               log::info("flag deleted", {{"flag", name}});
-               return empty_response(204);
-             }));
-
-  router.get("/changes", with_api_key(keys_, [this](Request& req) -> Reply { return feed_.handle(req); }));
+  auto authed = [this](Reply (Api::*handler)(Request&)) {
+    return with_api_key(keys_, [this, handler](Request& req) { return (this->*handler)(req); });
+  };
+  router.post("/flags", authed(&Api::create));
+  router.get("/flags", authed(&Api::list));
+  router.get("/flags/{name}", authed(&Api::read));
+  router.put("/flags/{name}", authed(&Api::update));
+  router.patch("/flags/{name}", authed(&Api::update));
+  router.del("/flags/{name}", authed(&Api::remove));
+  router.get("/changes", authed(&Api::changes));
 }
+
+Reply Api::create(Request& req) {
+  json body = parse_json_object(req);
+  std::string name = checked_name(required_string(body, "name", 1000));
+  std::string description = optional_string(body, "description", kMaxDescriptionLength).value_or("");
+  bool enabled = optional_bool(body, "is_enabled").value_or(false);
+  try {
+    Flag f = store_.create(name, description, enabled);
+    feed_.publish(f.version);
+    log::info("flag created", {{"flag", name}, {"is_enabled", enabled}});
+    return json_response(201, to_json(f));
+  } catch (const sql::Error& e) {
+    if (e.kind() != sql::ErrorKind::conflict) throw;
+    throw HttpError(409, "flag '" + name + "' already exists");
+  }
+}
+
+Reply Api::list(Request&) {
+  json list = json::array();
+  for (const auto& f : store_.list()) list.push_back(to_json(f));
+  return json_response(200, list);
+}
+
+Reply Api::read(Request& req) {
+  auto f = store_.get(checked_name(req.path_param("name")));
+  if (!f) throw HttpError(404, "flag not found");
+  return json_response(200, to_json(*f));
+}
+
+Reply Api::update(Request& req) {
+  std::string name = checked_name(req.path_param("name"));
+  FlagUpdate u = read_update(parse_json_object(req), name);
+  auto f = store_.update(name, u);
+  if (!f) throw HttpError(404, "flag not found");
+  feed_.publish(f->version);
+  log::info("flag updated", {{"flag", name}, {"is_enabled", f->is_enabled}});
+  return json_response(200, to_json(*f));
+}
+
+Reply Api::remove(Request& req) {
+  std::string name = checked_name(req.path_param("name"));
+  auto version = store_.remove(name);
+  if (!version) throw HttpError(404, "flag not found");
+  feed_.publish(*version);
+  log::info("flag deleted", {{"flag", name}});
+  return empty_response(204);
+}
+
+Reply Api::changes(Request& req) { return feed_.handle(req); }
 
 }  // namespace toggle::flags

@@ -19,6 +19,13 @@ class Api {
   ChangeFeed& feed() { return feed_; }
 
  private:
+  Reply create(Request& req);
+  Reply list(Request& req);
+  Reply read(Request& req);
+  Reply update(Request& req);
+  Reply remove(Request& req);
+  Reply changes(Request& req);
+
   FlagStore& store_;
   KeyValidator& keys_;
   ChangeFeed feed_;

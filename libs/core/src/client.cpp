@@ -81,6 +81,8 @@ void finish(CURL* c, CURLcode code, ClientResponse& res) {
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   res.status = static_cast<int>(status);
+  char* type = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type) res.content_type = type;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -257,7 +258,10 @@ struct Server::Impl {
     while (!draining.load(std::memory_order_relaxed)) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
-      parser.body_limit(opt.max_body_bytes);
+      // The body limit depends on the route, known only once the header is read: no limit until
+      // then (Beast would otherwise reject a large Content-Length while parsing the header). Not
+      // boost::none: Beast 1.74 compares Content-Length with it and fails every non-empty body.
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       conn.busy = false;
       conn.stream.expires_after(opt.idle_timeout);
       co_await http::async_read_header(conn.stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
@@ -267,8 +271,9 @@ struct Server::Impl {
         // does not fit, the URI is too long (414); otherwise the headers are (431).
         auto data = static_cast<const char*>(buffer.data().data());
         bool line_ended = std::string_view(data, buffer.size()).find("\r\n") != std::string_view::npos;
-        co_return co_await (line_ended ? reject(conn, 431, "request headers too large")
-                                       : reject(conn, 414, "request URI too long"));
+        // (Not a ?: between two co_awaited temporaries: GCC 12 miscompiles that and destroys one twice.)
+        if (line_ended) co_return co_await reject(conn, 431, "request headers too large");
+        co_return co_await reject(conn, 414, "request URI too long");
       }
       if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
           ec == net::error::operation_aborted || ec == net::error::connection_reset)

@@ -22,6 +22,7 @@ struct ClientRequest {
 struct ClientResponse {
   int status = 0;  // 0: no HTTP reply (see `error`)
   std::string body;
+  std::string content_type;
   std::string error;  // transport error: refused, timed out, ...
   bool timed_out = false;
 };

@@ -1,0 +1,158 @@
+#include "platform.hpp"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace e2e {
+namespace {
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+const std::vector<std::string>& Platform::services() {
+  static const std::vector<std::string> names = {"auth-service", "flag-service", "targeting-service",
+                                                 "evaluation-service", "analytics-service"};
+  return names;
+}
+
+Platform::Platform(std::map<std::string, std::string> extra_env) : extra_env_(std::move(extra_env)) {
+  char tmpl[] = "/tmp/toggle-e2e-XXXXXX";
+  data_dir_ = ::mkdtemp(tmpl);
+  for (const auto& s : services()) ports_[s] = free_port();
+}
+
+Platform::~Platform() {
+  for (const auto& s : services())
+    if (pids_.count(s)) stop(s);
+  std::filesystem::remove_all(data_dir_);
+}
+
+std::string Platform::url(const std::string& service) const {
+  return "http://127.0.0.1:" + std::to_string(ports_.at(service));
+}
+
+std::map<std::string, std::string> Platform::env_for(const std::string& service) const {
+  std::map<std::string, std::string> env = {
+      {"PORT", std::to_string(ports_.at(service))},
+      {"HOST", "127.0.0.1"},
+      {"DATA_DIR", data_dir_},
+      {"HTTP_THREADS", "2"},
+      {"AUTH_SERVICE_URL", url("auth-service")},
+      {"FLAG_SERVICE_URL", url("flag-service")},
+      {"TARGETING_SERVICE_URL", url("targeting-service")},
+      {"ANALYTICS_SERVICE_URL", url("analytics-service")},
+      {"MASTER_KEY", kMasterKey},
+      {"SERVICE_API_KEY", kServiceKey},
+      {"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"},
+  };
+  for (const auto& [k, v] : extra_env_) env[k] = v;
+  return env;
+}
+
+void Platform::start(const std::string& service) {
+  std::string binary = std::string(TOGGLE_BIN_DIR) + "/" + service;
+  std::string log = data_dir_ + "/" + service + ".log";
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env_for(service)) env_strings.push_back(k + "=" + v);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    FILE* out = std::fopen(log.c_str(), "a");
+    ::dup2(fileno(out), 1);
+    ::dup2(fileno(out), 2);
+    char* argv[] = {binary.data(), nullptr};
+    ::execve(binary.c_str(), argv, envp.data());
+    std::_Exit(127);
+  }
+  pids_[service] = pid;
+  bool up = eventually([&] { return client_.send({"GET", url(service) + "/health"}).status == 200 || !running(service); },
+                       std::chrono::seconds(15));
+  if (!up || !running(service)) throw std::runtime_error(service + " did not start:\n" + log_tail(service));
+}
+
+void Platform::start_all() {
+  for (const auto& s : services()) start(s);
+}
+
+bool Platform::running(const std::string& service) {
+  auto it = pids_.find(service);
+  if (it == pids_.end()) return false;
+  int status = 0;
+  if (::waitpid(it->second, &status, WNOHANG) == 0) return true;
+  pids_.erase(it);
+  return false;
+}
+
+int Platform::stop(const std::string& service) {
+  auto it = pids_.find(service);
+  if (it == pids_.end()) return -1;
+  ::kill(it->second, SIGTERM);
+  int status = 0;
+  // A graceful stop takes well under the services' 10 s drain deadline; after 30 s, force it.
+  for (int i = 0; i < 3000; ++i) {
+    if (::waitpid(it->second, &status, WNOHANG) != 0) break;
+    if (i == 2999) {
+      ::kill(it->second, SIGKILL);
+      ::waitpid(it->second, &status, 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pids_.erase(it);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+void Platform::kill(const std::string& service) {
+  auto it = pids_.find(service);
+  if (it == pids_.end()) return;
+  ::kill(it->second, SIGKILL);
+  ::waitpid(it->second, nullptr, 0);
+  pids_.erase(it);
+}
+
+std::string Platform::log_tail(const std::string& service, std::size_t lines) const {
+  std::ifstream in(data_dir_ + "/" + service + ".log");
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string out;
+  for (auto& l : tail) out += l + "\n";
+  return out;
+}
+
+toggle::ClientResponse Platform::get(const std::string& service, const std::string& path, const std::string& key) {
+  return send("GET", service, path, "", key);
+}
+
+toggle::ClientResponse Platform::send(const std::string& method, const std::string& service, const std::string& path,
+                                      const std::string& body, const std::string& key) {
+  toggle::ClientRequest req{method, url(service) + path, {}, body, std::chrono::milliseconds(5000)};
+  if (!key.empty()) req.headers.emplace_back("Authorization", key);
+  return client_.send(req);
+}
+
+}  // namespace e2e
