@@ -42,6 +42,8 @@ bool write_file_durably(const fs::path& path, const std::string& data) {
   return ok;
 }
 
+constexpr auto kRoundBudget = std::chrono::milliseconds(250);
+
 }  // namespace
 
 std::string to_json_array(const Event* begin, const Event* end) {
@@ -65,8 +67,8 @@ std::string to_json_array(const Event* begin, const Event* end) {
 EventSender::EventSender(SenderOptions options) : opt_(std::move(options)) {
   buffer_.reserve(std::min<std::size_t>(opt_.capacity, 16384));
   counters();
-  metrics().gauge("event_spool_files", "Batches waiting on disk for analytics-service",
-                  [this] { return double(spool_count_.load()); });
+  spool_gauge_ = metrics().gauge("event_spool_files", "Batches waiting on disk for analytics-service",
+                                 [this] { return double(spool_count_.load()); });
 }
 
 EventSender::~EventSender() { stop(std::chrono::milliseconds(0)); }
@@ -169,9 +171,10 @@ bool EventSender::drain_spool_once() {
 }
 
 // Sends `events` in batches; once a batch fails, it and everything after it go to the spool,
-// so events keep their order and the request path never waits for analytics. Without
-// `try_delivery` (shutdown with no time left) everything goes to the spool.
-void EventSender::process(std::vector<Event>& events, bool try_delivery) {
+// so events keep their order and the request path never waits for analytics. Delivery stops at
+// `deliver_until`: when analytics is slower than evaluation, the rest goes to disk rather than
+// letting the memory buffer overflow, and is delivered later, when the load drops.
+void EventSender::process(std::vector<Event>& events, std::chrono::steady_clock::time_point deliver_until) {
   std::size_t i = 0;
   while (i < events.size()) {
     std::size_t end = std::min(events.size(), i + opt_.batch_size);
@@ -180,7 +183,8 @@ void EventSender::process(std::vector<Event>& events, bool try_delivery) {
       end = i + (end - i) / 2;
       body = to_json_array(&events[i], &events[end]);
     }
-    if (!try_delivery || !spool_files_.empty() || !deliver(body, end - i)) spool(body, end - i);
+    bool deliverable = spool_files_.empty() && std::chrono::steady_clock::now() < deliver_until;
+    if (!deliverable || !deliver(body, end - i)) spool(body, end - i);
     i = end;
   }
   events.clear();
@@ -195,8 +199,12 @@ void EventSender::run() {
       wake_.wait_for(lock, opt_.flush_interval, [this] { return stopping_ || buffer_.size() >= opt_.batch_size; });
       taken.swap(buffer_);
     }
+    // Each round delivers for at most a quarter of the time the buffer takes to fill at a high
+    // rate, so the buffer is emptied again before it overflows.
+    auto deliver_until = std::chrono::steady_clock::now() + kRoundBudget;
     // Retry the spool first (with backoff while analytics stays down), then the fresh events.
-    while (!spool_files_.empty() && !stopping_ && std::chrono::steady_clock::now() >= next_retry_) {
+    while (!spool_files_.empty() && !stopping_ && std::chrono::steady_clock::now() < deliver_until &&
+           std::chrono::steady_clock::now() >= next_retry_) {
       if (drain_spool_once()) {
         backoff_ = std::chrono::milliseconds(200);
         continue;
@@ -204,7 +212,7 @@ void EventSender::run() {
       next_retry_ = std::chrono::steady_clock::now() + backoff_;
       backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
     }
-    process(taken, true);
+    process(taken, deliver_until);
   }
 }
 
@@ -220,7 +228,7 @@ void EventSender::stop(std::chrono::milliseconds deadline) {
   if (rest.empty()) return;
   // Last chance to deliver directly; whatever cannot be delivered in time waits on disk.
   opt_.timeout = std::min(opt_.timeout, deadline);
-  process(rest, deadline.count() > 0);
+  process(rest, std::chrono::steady_clock::now() + deadline);
   log::info("event sender stopped", {{"spooled_batches", spool_files_.size()}});
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "toggle/core/client.hpp"
+#include "toggle/core/metrics.hpp"
 
 namespace toggle::evaluation {
 
@@ -49,7 +50,7 @@ class EventSender {
 
  private:
   void run();
-  void process(std::vector<Event>& events, bool try_delivery);
+  void process(std::vector<Event>& events, std::chrono::steady_clock::time_point deliver_until);
   bool deliver(const std::string& body, std::size_t count);
   void spool(const std::string& body, std::size_t count);
   bool drain_spool_once();  // false: analytics still unreachable
@@ -69,6 +70,7 @@ class EventSender {
   std::uint64_t spool_bytes_ = 0, spool_seq_ = 0;
   std::chrono::steady_clock::time_point next_retry_{};
   std::chrono::milliseconds backoff_{200};
+  GaugeHandle spool_gauge_;
 };
 
 }  // namespace toggle::evaluation

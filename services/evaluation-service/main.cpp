@@ -35,8 +35,8 @@ int main() {
     env.exit_if_invalid("evaluation-service");
 
     Catalog catalog;
-    metrics().gauge("evaluation_flags_loaded", "Flags in the in-memory snapshot",
-                    [&catalog] { return double(catalog.size()); });
+    auto flags_gauge = metrics().gauge("evaluation_flags_loaded", "Flags in the in-memory snapshot",
+                                       [&catalog] { return double(catalog.size()); });
     FeedFollower flags({"flag-service", flag_url, service_key, feed_opt.wait, feed_opt.full_resync},
                        [&catalog](const json& reply) { catalog.apply_flag_changes(reply); });
     FeedFollower rules({"targeting-service", targeting_url, service_key, feed_opt.wait, feed_opt.full_resync},

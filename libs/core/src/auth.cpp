@@ -7,12 +7,14 @@
 namespace toggle {
 
 std::string_view api_key_from_header(std::string_view h) {
-  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
-  if (h.size() >= 7 && iequals(h.substr(0, 7), "bearer ")) {
-    h.remove_prefix(7);
-    while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
-  }
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  h = trim(h);
+  // "Bearer" alone or followed by spaces carries no key.
+  if (h.size() >= 6 && iequals(h.substr(0, 6), "bearer") && (h.size() == 6 || h[6] == ' ')) h = trim(h.substr(6));
   return h;
 }
 

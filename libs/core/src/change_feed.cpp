@@ -39,11 +39,12 @@ void ChangeFeed::close() {
 }
 
 Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait) {
+  bool answer_now;
   {
     std::lock_guard lock(mutex_);
-    bool up_to_date = since >= version_ && epoch == epoch_;
-    if (!up_to_date || closed_ || max_wait.count() <= 0) return build_(since, epoch);
+    answer_now = !(since >= version_ && epoch == epoch_) || closed_ || max_wait.count() <= 0;
   }
+  if (answer_now) return build_(since, epoch);  // outside the lock: building reads storage
   return Deferred{[this, since, epoch, max_wait](Responder responder) {
     {
       std::lock_guard lock(mutex_);
@@ -62,7 +63,7 @@ Reply ChangeFeed::handle(const Request& req) {
       throw HttpError(400, std::string("'") + name + "' must be an integer between 0 and " + std::to_string(max));
     return static_cast<std::int64_t>(std::stoll(*text));
   };
-  std::int64_t since = number("since", 0, INT64_MAX / 2);
+  std::int64_t since = number("since", 0, 999999999999999999);
   std::int64_t wait_ms = number("wait_ms", 0, 60000);
   std::string epoch = req.query("epoch").value_or("");
   if (epoch.size() > 64) throw HttpError(400, "'epoch' is too long");

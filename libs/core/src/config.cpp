@@ -55,8 +55,10 @@ std::chrono::milliseconds Env::millis(const char* name, std::int64_t fallback_ms
 
 std::string Env::url(const char* name, const std::string& fallback) {
   std::string v = str(name, fallback);
-  if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-    fail(std::string(name) + "=" + v + " is not an http:// or https:// URL");
+  auto scheme_end = v.find("://");
+  bool http = v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0;
+  if (!http || v.size() <= scheme_end + 3 || v[scheme_end + 3] == '/') {
+    fail(std::string(name) + "=" + v + " is not an http:// or https:// URL with a host");
     return v;
   }
   while (!v.empty() && v.back() == '/') v.pop_back();

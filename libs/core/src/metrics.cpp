@@ -16,10 +16,29 @@ Counter& Metrics::counter(const std::string& name, const std::string& help, cons
   return e.counter;
 }
 
-void Metrics::gauge(const std::string& name, const std::string& help, std::function<double()> read) {
+GaugeHandle Metrics::gauge(const std::string& name, const std::string& help, std::function<double()> read) {
   std::lock_guard lock(mutex_);
   auto& e = entries_.emplace_back();
   e.name = name, e.help = help, e.type = "gauge", e.read = std::move(read);
+  return GaugeHandle(this, &e);
+}
+
+void Metrics::remove(const void* entry) {
+  std::lock_guard lock(mutex_);
+  entries_.remove_if([entry](const Entry& e) { return &e == entry; });
+}
+
+GaugeHandle& GaugeHandle::operator=(GaugeHandle&& other) noexcept {
+  if (this != &other) {
+    if (metrics_) metrics_->remove(entry_);
+    metrics_ = other.metrics_, entry_ = other.entry_;
+    other.metrics_ = nullptr;
+  }
+  return *this;
+}
+
+GaugeHandle::~GaugeHandle() {
+  if (metrics_) metrics_->remove(entry_);
 }
 
 std::string Metrics::render() const {

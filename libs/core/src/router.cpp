@@ -36,6 +36,7 @@ void Router::any(std::string_view pattern, Handler handler, RouteOptions options
 
 Router::Match Router::match(Method method, std::string_view path) const {
   Match result;
+  std::string allow;
   for (const auto& route : routes_) {
     // Walk the path's segments against the pattern's; parameters match any non-empty segment.
     result.params.clear();
@@ -68,14 +69,14 @@ Router::Match Router::match(Method method, std::string_view path) const {
       result.endpoint = &*route.any;
       return result;
     }
+    // The path exists for other methods; a later route of the same shape may still take this one.
     for (const auto& entry : route.methods) {
-      if (!result.allow.empty()) result.allow += ", ";
-      result.allow += to_string(entry.first);
+      if (!allow.empty()) allow += ", ";
+      allow += to_string(entry.first);
     }
-    result.params.clear();
-    return result;
   }
   result.params.clear();
+  result.allow = std::move(allow);
   return result;
 }
 

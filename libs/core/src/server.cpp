@@ -133,13 +133,15 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
   std::size_t next_shard = 0;
   std::array<Counter*, 6> responses{};  // by status class: 1xx..5xx
+  GaugeHandle open_gauge;
 
   Impl(ServerOptions o, const Router& r) : opt(std::move(o)), router(r) {
     if (opt.io_threads == 0) opt.io_threads = std::max(1u, std::thread::hardware_concurrency());
     for (int c = 1; c <= 5; ++c)
       responses[c] = &metrics().counter("http_responses_total", "HTTP responses sent, by status class",
                                         "code=\"" + std::to_string(c) + "xx\"");
-    metrics().gauge("http_open_connections", "Open client connections", [this] { return double(open.load()); });
+    open_gauge =
+        metrics().gauge("http_open_connections", "Open client connections", [this] { return double(open.load()); });
   }
 
   // --- handler dispatch ---------------------------------------------------------------------
@@ -165,6 +167,8 @@ struct Server::Impl {
       return internal_error(e);
     } catch (const std::exception& e) {
       return internal_error(e);
+    } catch (...) {
+      return internal_error(std::runtime_error("a handler threw something that is not a std::exception"));
     }
   }
 
@@ -217,7 +221,7 @@ struct Server::Impl {
 
   net::awaitable<void> write(Connection& conn, Response resp, unsigned version, bool keep_alive) {
     http::response<http::string_body> res{static_cast<http::status>(resp.status), version};
-    if (!resp.body.empty() || resp.status != 204) res.set(http::field::content_type, resp.content_type);
+    if (!resp.content_type.empty() && resp.status != 204) res.set(http::field::content_type, resp.content_type);
     for (auto& [name, value] : resp.headers) res.set(name, value);
     res.body() = std::move(resp.body);
     res.keep_alive(keep_alive);
@@ -233,7 +237,7 @@ struct Server::Impl {
   net::awaitable<void> reject(Connection& conn, int status, std::string_view message) {
     try {
       co_await write(conn, error_response(status, message), 11, false);
-    } catch (const std::exception&) {
+    } catch (...) {
     }
   }
 
@@ -242,7 +246,7 @@ struct Server::Impl {
     shard.connections.insert(&conn);
     try {
       co_await serve(conn);
-    } catch (const std::exception&) {
+    } catch (...) {
       // The peer went away mid-write or a deadline passed: nothing to answer.
     }
     beast::error_code ignored;
@@ -270,9 +274,10 @@ struct Server::Impl {
         // Beast counts the request line and the headers together: if the request line alone
         // does not fit, the URI is too long (414); otherwise the headers are (431).
         auto data = static_cast<const char*>(buffer.data().data());
-        bool line_ended = std::string_view(data, buffer.size()).find("\r\n") != std::string_view::npos;
+        auto line_end = std::string_view(data, buffer.size()).find("\r\n");
+        bool line_fits = line_end != std::string_view::npos && line_end + 2 <= opt.max_header_bytes;
         // (Not a ?: between two co_awaited temporaries: GCC 12 miscompiles that and destroys one twice.)
-        if (line_ended) co_return co_await reject(conn, 431, "request headers too large");
+        if (line_fits) co_return co_await reject(conn, 431, "request headers too large");
         co_return co_await reject(conn, 414, "request URI too long");
       }
       if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||

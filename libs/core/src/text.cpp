@@ -44,12 +44,14 @@ void append_json_string(std::string& out, std::string_view s) {
 std::string iso8601(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  auto secs_count = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);  // floor, also before 1970
+  std::time_t secs = static_cast<std::time_t>(secs_count);
+  ms -= secs_count * 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 

@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <string>
 
@@ -20,21 +20,42 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+class Metrics;
+
+// Keeps a gauge registered while it lives: a gauge reads its owner's state, so it must not
+// outlive it.
+class GaugeHandle {
+ public:
+  GaugeHandle() = default;
+  GaugeHandle(Metrics* metrics, const void* entry) : metrics_(metrics), entry_(entry) {}
+  GaugeHandle(GaugeHandle&& other) noexcept : metrics_(other.metrics_), entry_(other.entry_) {
+    other.metrics_ = nullptr;
+  }
+  GaugeHandle& operator=(GaugeHandle&& other) noexcept;
+  ~GaugeHandle();
+
+ private:
+  Metrics* metrics_ = nullptr;
+  const void* entry_ = nullptr;
+};
+
 class Metrics {
  public:
   // `labels` is the inside of the braces, e.g. `code="2xx"`; same name + labels = same counter.
   Counter& counter(const std::string& name, const std::string& help, const std::string& labels = "");
-  void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  [[nodiscard]] GaugeHandle gauge(const std::string& name, const std::string& help, std::function<double()> read);
   std::string render() const;
 
  private:
+  friend class GaugeHandle;
+  void remove(const void* entry);
   struct Entry {
     std::string name, help, labels, type;
     Counter counter;
     std::function<double()> read;
   };
   mutable std::mutex mutex_;
-  std::deque<Entry> entries_;  // deque: references stay valid as entries are added
+  std::list<Entry> entries_;  // list: references stay valid as entries come and go
 };
 
 Metrics& metrics();

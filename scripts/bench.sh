@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# `make bench`: builds in Release, starts the platform and a bare Beast server on free loopback
+# ports, measures, stops everything and prints one table. Figures are ratios taken in this run;
+# the machine is shared, so compare within a run, not across runs.
+#
+#   BENCH_SECONDS=10           length of each wrk run
+#   BENCH_PIPELINE_SECONDS=60  length of the sustained event-pipeline run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BENCH_BUILD_DIR:-build-release}
+SECONDS_EACH=${BENCH_SECONDS:-10}
+PIPELINE_SECONDS=${BENCH_PIPELINE_SECONDS:-60}
+
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOGGLE_BUILD_TESTS=OFF -DTOGGLE_BUILD_BENCH=ON >/dev/null
+cmake --build "$BUILD_DIR" >/dev/null
+bin=$BUILD_DIR/bin
+
+work=$(mktemp -d /tmp/toggle-bench-XXXXXX)
+declare -A port pid
+base=$((20000 + RANDOM % 20000))
+i=0
+for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling; do
+  port[$s]=$((base + i)); i=$((i + 1))
+done
+url() { echo "http://127.0.0.1:${port[$1]}"; }
+cleanup() {
+  for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() {
+  local s=$1
+  PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work LOG_LEVEL=warn \
+    AUTH_SERVICE_URL=$(url auth-service) FLAG_SERVICE_URL=$(url flag-service) \
+    TARGETING_SERVICE_URL=$(url targeting-service) ANALYTICS_SERVICE_URL=$(url analytics-service) \
+    "$bin/$s" >>"$work/$s.log" 2>&1 &
+  pid[$s]=$!
+  for _ in $(seq 1 100); do curl -sf -o /dev/null "$(url "$s")/health" && return; sleep 0.1; done
+  echo "$s did not start"; cat "$work/$s.log"; exit 1
+}
+for s in auth-service flag-service targeting-service analytics-service evaluation-service; do start "$s"; done
+"$bin/ceiling_server" "${port[ceiling]}" >"$work/ceiling.log" 2>&1 &
+pid[ceiling]=$!
+"$bin/platform_bench" setup "$(url flag-service)" "$(url targeting-service)"
+for _ in $(seq 1 100); do curl -sf -o /dev/null "$(url evaluation-service)/ready" && break; sleep 0.1; done
+
+echo "== evaluator micro-benchmarks" >&2
+micro=$("$bin/evaluator_bench" --benchmark_min_time=0.5 2>/dev/null)
+ns() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$micro"; }
+
+# wrk: prints "rps p50_ms p99_ms non2xx"
+run_wrk() {
+  local target=$1 conns=$2 secs=$3
+  local out
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/evaluate.lua "$target" 2>&1)
+  local rps p50 p99 bad
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  bad=$(awk '/Non-2xx/ { print $5 }' <<<"$out")
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") ${bad:-0} $(awk '/requests in/ { print $1 }' <<<"$out")"
+}
+to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); n = v + 0;
+  if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
+mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
+
+declare -A rps p50 p99
+for conns in 64 256; do
+  echo "== wrk, $conns connections (ceiling and evaluate interleaved)" >&2
+  ceil_runs=() eval_runs=()
+  for round in 1 2; do
+    ceil_runs+=("$(run_wrk "$(url ceiling)" "$conns" "$SECONDS_EACH")")
+    eval_runs+=("$(run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")")
+  done
+  for kind in ceil eval; do
+    declare -n runs=${kind}_runs
+    rps[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ print $1 }' | mean)
+    p50[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ s += $2 } END { printf "%.3f", s / NR }')
+    p99[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ s += $3 } END { printf "%.3f", s / NR }')
+  done
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Paced runs at half the maximum evaluation rate: each connection waits BENCH_DELAY_MS between
+# requests, so rate ≈ connections × 1000 / (delay + latency).
+half=$(( ${rps[eval64]} / 2 ))
+delay_ms=2
+conns=$(( (half * 23 + 9999) / 10000 ))   # delay 2 ms + ~0.3 ms latency
+wait_pipeline_idle() {
+  local last=-1 now
+  for _ in $(seq 1 600); do
+    now=$("$bin/platform_bench" count "$(url analytics-service)" bench-flag | cut -d= -f2)
+    [[ $now == "$last" ]] && { echo "$now"; return; }
+    last=$now; sleep 1
+  done
+  echo "$now"
+}
+echo "== latency at half the maximum rate (~$half/s)" >&2
+before=$(wait_pipeline_idle)
+read -r half_rps half_p50 half_p99 _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")
+
+echo "== event pipeline: ${PIPELINE_SECONDS} s at half the maximum rate" >&2
+before=$(wait_pipeline_idle)
+read -r pipe_rps _ _ pipe_bad pipe_total < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url evaluation-service)" "$conns" "$PIPELINE_SECONDS")
+served=$((pipe_total - pipe_bad))
+after=$(wait_pipeline_idle)
+stored=$((after - before))
+dropped=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "events_dropped_total" { print $2 }')
+
+echo "== kill-switch propagation (50 toggles)" >&2
+prop=$("$bin/platform_bench" propagation "$(url flag-service)" "$(url evaluation-service)" 50)
+prop_p50=$(grep p50 <<<"$prop" | cut -d= -f2) prop_p99=$(grep p99 <<<"$prop" | cut -d= -f2)
+
+echo "== resident memory with 10,000 flags" >&2
+"$bin/platform_bench" load-flags "$(url flag-service)" "$(url targeting-service)" "$(url evaluation-service)" 10000
+kill -TERM "${pid[evaluation-service]}"; wait "${pid[evaluation-service]}" || true
+start evaluation-service
+for _ in $(seq 1 300); do curl -sf -o /dev/null "$(url evaluation-service)/ready" && break; sleep 0.1; done
+sleep 1
+rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[evaluation-service]}/status")
+flags_loaded=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "evaluation_flags_loaded" { print $2 }')
+
+cpu=$(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')
+cat <<TABLE
+
+ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -t2, ${SECONDS_EACH} s runs
+
+| measurement                                  | value            | target       |
+|----------------------------------------------|------------------|--------------|
+| evaluator: static flag                       | $(printf '%8s ns/op' "$(ns BM_EvaluateStaticFlag)") |              |
+| evaluator: PERCENTAGE rule                   | $(printf '%8s ns/op' "$(ns BM_EvaluatePercentage)") | ≤ 200 ns     |
+| evaluator: USER_LIST of 1,000                | $(printf '%8s ns/op' "$(ns BM_EvaluateUserList1000)") |              |
+| evaluator: flag not found                    | $(printf '%8s ns/op' "$(ns BM_EvaluateFlagNotFound)") |              |
+| ceiling (bare Beast), 64 conns               | $(printf '%9s req/s' "${rps[ceil64]}") |              |
+| /evaluate, 64 conns                          | $(printf '%9s req/s' "${rps[eval64]}") |              |
+| evaluate ÷ ceiling, 64 conns                 | $(printf '%15s' "$(ratio "${rps[eval64]}" "${rps[ceil64]}")") | ≥ 0.80       |
+| /evaluate p50 / p99, 64 conns (max rate)     | $(printf '%6s / %6s ms' "${p50[eval64]}" "${p99[eval64]}") |              |
+| ceiling (bare Beast), 256 conns              | $(printf '%9s req/s' "${rps[ceil256]}") |              |
+| /evaluate, 256 conns                         | $(printf '%9s req/s' "${rps[eval256]}") |              |
+| evaluate ÷ ceiling, 256 conns                | $(printf '%15s' "$(ratio "${rps[eval256]}" "${rps[ceil256]}")") |              |
+| /evaluate p50 / p99, 256 conns (max rate)    | $(printf '%6s / %6s ms' "${p50[eval256]}" "${p99[eval256]}") |              |
+| /evaluate at half max ($half_rps req/s): p50 / p99 | $(printf '%6s / %6s ms' "$half_p50" "$half_p99") | p99 ≤ 1 ms   |
+| pipeline: evaluations/s over ${PIPELINE_SECONDS} s          | $(printf '%9s' "$pipe_rps")        |              |
+| pipeline: events stored/s                    | $(printf '%9s' "$(awk -v s="$stored" -v t="$PIPELINE_SECONDS" 'BEGIN { printf "%.0f", s / t }')")        |              |
+| pipeline: stored ÷ served                    | $(printf '%s / %s = %s' "$stored" "$served" "$(awk -v a="$stored" -v b="$served" 'BEGIN { printf "%.3f", a / b }')") | 1.000        |
+| events dropped (whole run)                   | $(printf '%9s' "${dropped:-0}")        | 0            |
+| kill-switch propagation p50 / p99 (50)       | $(printf '%6s / %6s ms' "$prop_p50" "$prop_p99") | p99 ≤ 250 ms |
+| evaluation RSS with $flags_loaded flags          | $(printf '%9.1f MiB' "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')") | ≤ 50 MiB     |
+TABLE

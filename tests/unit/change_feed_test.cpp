@@ -1,0 +1,324 @@
+// Unit tests for libs/core change_feed.hpp. The feed is driven through a real Server route that
+// calls feed.handle(req), so parked requests take the Deferred path; a few cases call wait() and
+// handle() directly.
+#include "toggle/core/change_feed.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "toggle/core/client.hpp"
+#include "toggle/core/json.hpp"
+#include "toggle/core/server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using toggle::ChangeFeed;
+using toggle::Reply;
+using toggle::Request;
+using toggle::Response;
+
+// Polls `pred` until it holds or `timeout` passes (the timeout only detects hangs).
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// What the builder was asked for, and whether it should fail.
+struct BuildLog {
+  std::mutex m;
+  std::vector<std::pair<std::int64_t, std::string>> calls;
+  std::atomic<bool> fail{false};
+  std::size_t count() {
+    std::lock_guard lock(m);
+    return calls.size();
+  }
+};
+
+ChangeFeed::Builder builder_for(std::shared_ptr<BuildLog> log) {
+  return [log](std::int64_t since, const std::string& epoch) -> Response {
+    {
+      std::lock_guard lock(log->m);
+      log->calls.emplace_back(since, epoch);
+    }
+    if (log->fail) throw std::runtime_error("storage is down");
+    return toggle::json_response(200, {{"since", since}, {"epoch", epoch}});
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through a real server
+
+class ChangeFeedServerTest : public testing::Test {
+ protected:
+  ChangeFeedServerTest() {
+    router.get(
+        "/changes",
+        [this](Request& req) -> Reply {
+          Reply reply = feed.handle(req);
+          if (auto* deferred = std::get_if<toggle::Deferred>(&reply))
+            return toggle::Deferred{[this, start = std::move(deferred->start)](toggle::Responder r) {
+              start(std::move(r));
+              ++parked;
+            }};
+          return reply;
+        },
+        {.blocking = false});
+    toggle::ServerOptions opt;
+    opt.host = "127.0.0.1";
+    opt.io_threads = 2;
+    opt.worker_threads = 2;
+    server = std::make_unique<toggle::Server>(opt, router);
+    server->start();
+  }
+  ~ChangeFeedServerTest() override {
+    feed.close();
+    server->stop(5s);
+  }
+
+  toggle::ClientResponse changes(const std::string& query, std::chrono::milliseconds timeout = 10s) const {
+    toggle::ClientRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/changes?" + query;
+    req.timeout = timeout;
+    return toggle::HttpClient().send(req);
+  }
+  std::future<toggle::ClientResponse> changes_async(const std::string& query) const {
+    return std::async(std::launch::async, [this, query] { return changes(query); });
+  }
+  static nlohmann::json body(const toggle::ClientResponse& r) { return nlohmann::json::parse(r.body); }
+
+  std::shared_ptr<BuildLog> log = std::make_shared<BuildLog>();
+  std::atomic<int> parked{0};
+  toggle::Router router;
+  ChangeFeed feed{5, "epoch-1", builder_for(log)};
+  std::unique_ptr<toggle::Server> server;
+};
+
+TEST_F(ChangeFeedServerTest, AnswersAtOnceWhenTheReaderIsBehind) {
+  // wait_ms is a minute and the client gives up after 5 s: only an immediate answer passes.
+  auto res = changes("since=3&epoch=epoch-1&wait_ms=60000", 5s);
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 3);
+  EXPECT_EQ(body(res)["epoch"], "epoch-1");
+  EXPECT_EQ(parked.load(), 0);
+}
+
+TEST_F(ChangeFeedServerTest, ParksWhenUpToDateUntilPublish) {
+  auto reply = changes_async("since=5&epoch=epoch-1&wait_ms=60000");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 1; }));
+  EXPECT_EQ(log->count(), 0u) << "a parked reader is not built a reply yet";
+  EXPECT_EQ(reply.wait_for(0ms), std::future_status::timeout);
+
+  feed.publish(5);  // not newer: must not wake anyone
+  feed.publish(4);
+  EXPECT_EQ(reply.wait_for(50ms), std::future_status::timeout);
+  EXPECT_EQ(feed.version(), 5);
+
+  feed.publish(6);
+  auto res = reply.get();
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 5);
+  EXPECT_EQ(feed.version(), 6);
+}
+
+TEST_F(ChangeFeedServerTest, PublishWakesOnlyReadersBehindTheNewVersion) {
+  auto at5 = changes_async("since=5&epoch=epoch-1&wait_ms=60000");
+  auto at7 = changes_async("since=7&epoch=epoch-1&wait_ms=60000");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 2; }));
+  feed.publish(6);
+  auto first = at5.get();
+  EXPECT_EQ(body(first)["since"], 5);
+  EXPECT_EQ(at7.wait_for(50ms), std::future_status::timeout) << "since=7 has seen version 6 already";
+  feed.publish(8);
+  auto second = at7.get();
+  ASSERT_EQ(second.status, 200) << second.error;
+  EXPECT_EQ(body(second)["since"], 7);
+}
+
+TEST_F(ChangeFeedServerTest, TimesOutWithTheBuildersReply) {
+  auto begin = std::chrono::steady_clock::now();
+  auto res = changes("since=5&epoch=epoch-1&wait_ms=100");
+  auto elapsed = std::chrono::steady_clock::now() - begin;
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 5);
+  EXPECT_EQ(parked.load(), 1);
+  EXPECT_GE(elapsed, 100ms) << "answered before wait_ms";
+  ASSERT_EQ(log->count(), 1u);
+  EXPECT_EQ(log->calls[0], std::make_pair(std::int64_t{5}, std::string("epoch-1")));
+}
+
+TEST_F(ChangeFeedServerTest, CloseAnswersParkedReadersAtOnce) {
+  auto a = changes_async("since=5&epoch=epoch-1&wait_ms=60000");
+  auto b = changes_async("since=9&epoch=epoch-1&wait_ms=60000");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 2; }));
+  feed.close();
+  auto ra = a.get(), rb = b.get();  // the clients give up after 10 s
+  EXPECT_EQ(ra.status, 200) << ra.error;
+  EXPECT_EQ(rb.status, 200) << rb.error;
+  EXPECT_EQ(body(rb)["since"], 9);
+
+  // After close, even an up-to-date reader is answered at once.
+  auto later = changes("since=5&epoch=epoch-1&wait_ms=60000", 5s);
+  EXPECT_EQ(later.status, 200) << later.error;
+  EXPECT_EQ(parked.load(), 2);
+}
+
+TEST_F(ChangeFeedServerTest, DifferentEpochAnswersAtOnce) {
+  for (const char* query : {"since=5&epoch=epoch-0&wait_ms=60000", "since=99&epoch=other&wait_ms=60000",
+                            "since=5&wait_ms=60000"}) {
+    auto res = changes(query, 5s);
+    ASSERT_EQ(res.status, 200) << query << ": " << res.error;
+    EXPECT_NE(body(res)["epoch"], "epoch-1") << query;
+  }
+  EXPECT_EQ(parked.load(), 0);
+}
+
+TEST_F(ChangeFeedServerTest, ZeroOrMissingWaitAnswersAtOnce) {
+  for (const char* query : {"since=5&epoch=epoch-1&wait_ms=0", "since=5&epoch=epoch-1"}) {
+    auto res = changes(query, 5s);
+    ASSERT_EQ(res.status, 200) << query << ": " << res.error;
+    EXPECT_EQ(body(res)["since"], 5);
+  }
+  EXPECT_EQ(parked.load(), 0);
+}
+
+TEST_F(ChangeFeedServerTest, MissingSinceMeansFromTheStart) {
+  auto res = changes("epoch=epoch-1&wait_ms=60000", 5s);
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 0);
+}
+
+TEST_F(ChangeFeedServerTest, BuilderFailureForAParkedReaderIs503) {
+  auto reply = changes_async("since=5&epoch=epoch-1&wait_ms=60000");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 1; }));
+  log->fail = true;
+  feed.publish(6);
+  auto res = reply.get();
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(res.body.find("storage is down"), std::string::npos) << res.body;
+}
+
+struct BadQueryCase {
+  const char* name;
+  std::string query;
+};
+// Named in test output and ctest instead of a byte dump.
+void PrintTo(const BadQueryCase& c, std::ostream* os) { *os << c.name; }
+
+const std::vector<BadQueryCase> kBadQueries = {
+    {"NegativeSince", "since=-1"},
+    {"NonNumericSince", "since=abc"},
+    {"EmptySince", "since="},
+    {"DecimalSince", "since=1.5"},
+    {"SinceWithSpace", "since=1+2"},
+    {"SinceTooLong", "since=1234567890123456789"},
+    {"SinceOverflow", "since=99999999999999999999"},
+    {"MalformedPercentInSince", "since=%zz"},
+    {"WaitAboveMaximum", "since=1&wait_ms=60001"},
+    {"NegativeWait", "since=1&wait_ms=-5"},
+    {"NonNumericWait", "since=1&wait_ms=1s"},
+    {"EpochTooLong", "since=1&epoch=" + std::string(65, 'e')},
+};
+
+class ChangeFeedBadQuery : public ChangeFeedServerTest, public testing::WithParamInterface<BadQueryCase> {};
+
+TEST_P(ChangeFeedBadQuery, Answers400) {
+  auto res = changes(GetParam().query, 5s);
+  EXPECT_EQ(res.status, 400) << res.body;
+  auto parsed = nlohmann::json::parse(res.body, nullptr, false);
+  EXPECT_TRUE(parsed.is_object() && parsed.contains("error")) << res.body;
+  EXPECT_EQ(log->count(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ChangeFeedBadQuery, testing::ValuesIn(kBadQueries),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(ChangeFeedServerTest, BoundaryParametersAreAccepted) {
+  // The largest accepted values (since: 18 digits); a different epoch keeps the answer immediate.
+  auto res = changes("since=999999999999999999&epoch=" + std::string(64, 'e') + "&wait_ms=60000", 5s);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(body(res)["since"], 999999999999999999LL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct calls
+
+TEST(ChangeFeedDirect, WaitReturnsAResponseOrADeferred) {
+  auto log = std::make_shared<BuildLog>();
+  ChangeFeed feed(10, "e", builder_for(log));
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(9, "e", 1000ms)));
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(10, "other", 1000ms)));
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(10, "e", 0ms)));
+  EXPECT_TRUE(std::holds_alternative<toggle::Deferred>(feed.wait(10, "e", 1000ms)));
+  EXPECT_TRUE(std::holds_alternative<toggle::Deferred>(feed.wait(11, "e", 1000ms)));
+  feed.close();
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(10, "e", 1000ms)));
+}
+
+TEST(ChangeFeedDirect, HandleParsesTheQuery) {
+  auto log = std::make_shared<BuildLog>();
+  ChangeFeed feed(10, "e", builder_for(log));
+  Request req;
+  req.query_string = "since=3&epoch=e&wait_ms=500";
+  auto reply = feed.handle(req);
+  ASSERT_TRUE(std::holds_alternative<Response>(reply));
+  ASSERT_EQ(log->count(), 1u);
+  EXPECT_EQ(log->calls[0], std::make_pair(std::int64_t{3}, std::string("e")));
+}
+
+TEST(ChangeFeedDirect, DestructionAnswersParkedReaders) {
+  struct Slot : toggle::Responder::Slot {
+    std::promise<int> status;
+    void complete(Response r) override { status.set_value(r.status); }
+  };
+  auto slot = std::make_shared<Slot>();
+  auto answered = slot->status.get_future();
+  {
+    auto log = std::make_shared<BuildLog>();
+    ChangeFeed feed(10, "e", builder_for(log));
+    auto reply = feed.wait(10, "e", 60000ms);
+    ASSERT_TRUE(std::holds_alternative<toggle::Deferred>(reply));
+    std::get<toggle::Deferred>(reply).start(toggle::Responder(slot));
+  }
+  ASSERT_EQ(answered.wait_for(0ms), std::future_status::ready);
+  EXPECT_EQ(answered.get(), 200);
+}
+
+TEST(ChangeFeedDirect, AnImmediateBuildDoesNotBlockPublish) {
+  // Regression (fixed): ChangeFeed::wait (change_feed.cpp:41-46) calls build_() while holding mutex_. Builders
+  // read storage (flag-service: store_.changes_since), so every reader that is behind holds the
+  // feed lock for a database read: publish() from writers, other readers and the feed thread
+  // all queue behind it (and a builder that calls feed.version() deadlocks).
+  std::atomic<bool> building{false}, published{false}, saw_publish{false};
+  ChangeFeed feed(10, "e", [&](std::int64_t, const std::string&) -> Response {
+    building = true;
+    // A slow storage read: meanwhile a writer commits and publishes.
+    saw_publish = eventually([&] { return published.load(); }, 2s);
+    return toggle::empty_response(204);
+  });
+  std::thread writer([&] {
+    if (!eventually([&] { return building.load(); })) return;
+    feed.publish(11);
+    published = true;
+  });
+  feed.wait(3, "e", 0ms);
+  writer.join();
+  EXPECT_TRUE(saw_publish.load()) << "publish() waited for the builder";
+  EXPECT_EQ(feed.version(), 11);
+}
+
+}  // namespace
