@@ -4,13 +4,15 @@
 // evaluate ÷ ceiling measures what our request handling costs.
 //
 //   ceiling_server PORT [THREADS]
+// clang-format off
+#include <utility>  // first: Boost 1.74 awaitable.hpp uses std::exchange without including it
+// clang-format on
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
-#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
 #include <vector>
 
 namespace net = boost::asio;

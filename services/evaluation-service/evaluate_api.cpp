@@ -67,7 +67,7 @@ Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name,
 
 Response EvaluateApi::answer(const rules::FlagDefinition& flag, std::string_view user_id) {
   bool result = rules::evaluate(flag, user_id);
-  events_.emit({crypto::uuid_v4(), std::string(user_id), flag.name, result, iso8601_now()});
+  events_.emit({crypto::uuid_v7(), std::string(user_id), flag.name, result, iso8601_now()});
   Response r;
   r.body.reserve(48 + flag.name.size() + user_id.size());
   r.body = "{\"flag_name\":";

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 
@@ -64,11 +65,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(da, db, sizeof da) == 0;
 }
 
-std::string uuid_v4() {
-  thread_local Xoshiro rng;
-  std::uint64_t hi = rng.next(), lo = rng.next();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+namespace {
+std::string format_uuid(std::uint64_t hi, std::uint64_t lo) {
   std::string out(36, '-');
   int pos = 0;
   auto put = [&](std::uint64_t v, int nibbles) {
@@ -80,6 +78,27 @@ std::string uuid_v4() {
   put(hi, 16);
   put(lo, 16);
   return out;
+}
+
+Xoshiro& rng() {
+  thread_local Xoshiro instance;
+  return instance;
+}
+}  // namespace
+
+std::string uuid_v4() {
+  std::uint64_t hi = rng().next(), lo = rng().next();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  return format_uuid(hi, lo);
+}
+
+std::string uuid_v7() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  std::uint64_t hi = (static_cast<std::uint64_t>(ms) << 16) | 0x7000 | (rng().next() & 0x0fff);  // version 7
+  std::uint64_t lo = (rng().next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;             // variant
+  return format_uuid(hi, lo);
 }
 
 }  // namespace toggle::crypto

@@ -7,6 +7,12 @@
 
 namespace toggle {
 
+std::size_t Counter::stripe() {
+  static std::atomic<std::size_t> next{0};
+  thread_local std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return mine;
+}
+
 Counter& Metrics::counter(const std::string& name, const std::string& help, const std::string& labels) {
   std::lock_guard lock(mutex_);
   for (auto& e : entries_)

@@ -20,7 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
 #include <stdexcept>
@@ -39,6 +38,17 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using BeastRequest = http::request<http::string_body>;
+using Clock = std::chrono::steady_clock;
+
+// Concrete executor types everywhere: the default any_io_executor is type-erased, and copying and
+// destroying it on every operation shows up in profiles of the hot path.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
+template <class T>
+using Task = net::awaitable<T, Executor>;
+constexpr net::use_awaitable_t<Executor> use_task;
 
 Method method_of(http::verb v) {
   switch (v) {
@@ -113,20 +123,25 @@ class ReplySlot final : public Responder::Slot {
 }  // namespace
 
 struct Server::Impl {
+  // Deadlines are checked by a sweep per shard (every 250 ms) rather than a timer per socket
+  // operation: arming and cancelling a timer on every read and write costs system calls on the
+  // hot path, storing a time point costs nothing.
   struct Connection {
-    beast::tcp_stream stream;
-    bool busy = false;  // between reading a request's header and writing its reply
+    Socket socket;
+    Clock::time_point deadline = Clock::time_point::max();  // of the I/O operation under way
+    bool busy = false;                                      // between reading a request's header and writing its reply
   };
   struct Shard {
     net::io_context ioc{1};
     std::unordered_set<Connection*> connections;  // touched only by this shard's thread
   };
+  static constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
   ServerOptions opt;
   const Router& router;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<Acceptor> acceptor;
   std::unique_ptr<WorkerPool> workers;
   std::vector<std::thread> threads;
   std::atomic<std::size_t> open{0};
@@ -190,16 +205,16 @@ struct Server::Impl {
   }
 
   // Waits, without blocking the thread, for a Deferred reply.
-  net::awaitable<Response> await_reply(std::function<void(Responder)> start) {
-    co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(Response)>(
+  Task<Response> await_reply(std::function<void(Responder)> start) {
+    co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>&, void(Response)>(
         [&start](auto handler) {
           using H = decltype(handler);
           start(Responder(std::make_shared<ReplySlot<H>>(std::move(handler))));
         },
-        net::use_awaitable);
+        use_task);
   }
 
-  net::awaitable<Response> dispatch(const Router::Endpoint& endpoint, Request& req) {
+  Task<Response> dispatch(const Router::Endpoint& endpoint, Request& req) {
     if (endpoint.options.blocking) {
       co_return co_await await_reply([this, &endpoint, &req](Responder responder) {
         workers->post([this, &endpoint, &req, responder] {
@@ -219,7 +234,16 @@ struct Server::Impl {
 
   // --- one connection -----------------------------------------------------------------------
 
-  net::awaitable<void> write(Connection& conn, Response resp, unsigned version, bool keep_alive) {
+  // Runs one socket operation under a deadline (see Connection).
+  template <class Op>
+  static auto with_deadline(Connection& conn, std::chrono::milliseconds timeout, Op op) -> decltype(op()) {
+    conn.deadline = Clock::now() + timeout;
+    auto result = co_await op();
+    conn.deadline = Clock::time_point::max();
+    co_return result;
+  }
+
+  Task<void> write(Connection& conn, Response resp, unsigned version, bool keep_alive) {
     http::response<http::string_body> res{static_cast<http::status>(resp.status), version};
     if (!resp.content_type.empty() && resp.status != 204) res.set(http::field::content_type, resp.content_type);
     for (auto& [name, value] : resp.headers) res.set(name, value);
@@ -228,21 +252,21 @@ struct Server::Impl {
     res.prepare_payload();
     if (resp.status >= 100 && resp.status < 600) responses[resp.status / 100]->inc();
     beast::error_code ec;
-    conn.stream.expires_after(opt.write_timeout);
-    co_await http::async_write(conn.stream, res, net::redirect_error(net::use_awaitable, ec));
+    co_await with_deadline(conn, opt.write_timeout,
+                           [&] { return http::async_write(conn.socket, res, net::redirect_error(use_task, ec)); });
     if (ec) throw beast::system_error(ec);
   }
 
   // Reply to a request we will not read further, then close.
-  net::awaitable<void> reject(Connection& conn, int status, std::string_view message) {
+  Task<void> reject(Connection& conn, int status, std::string_view message) {
     try {
       co_await write(conn, error_response(status, message), 11, false);
     } catch (...) {
     }
   }
 
-  net::awaitable<void> session(Shard& shard, tcp::socket socket) {
-    Connection conn{beast::tcp_stream(std::move(socket))};
+  Task<void> session(Shard& shard, Socket socket) {
+    Connection conn{std::move(socket)};
     shard.connections.insert(&conn);
     try {
       co_await serve(conn);
@@ -250,13 +274,13 @@ struct Server::Impl {
       // The peer went away mid-write or a deadline passed: nothing to answer.
     }
     beast::error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    conn.stream.close();
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    conn.socket.close(ignored);
     shard.connections.erase(&conn);
     open.fetch_sub(1);
   }
 
-  net::awaitable<void> serve(Connection& conn) {
+  Task<void> serve(Connection& conn) {
     beast::flat_buffer buffer;
     beast::error_code ec;
     while (!draining.load(std::memory_order_relaxed)) {
@@ -267,8 +291,9 @@ struct Server::Impl {
       // boost::none: Beast 1.74 compares Content-Length with it and fails every non-empty body.
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       conn.busy = false;
-      conn.stream.expires_after(opt.idle_timeout);
-      co_await http::async_read_header(conn.stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+      co_await with_deadline(conn, opt.idle_timeout, [&] {
+        return http::async_read_header(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
+      });
       conn.busy = true;
       if (ec == http::error::header_limit) {
         // Beast counts the request line and the headers together: if the request line alone
@@ -280,9 +305,9 @@ struct Server::Impl {
         if (line_fits) co_return co_await reject(conn, 431, "request headers too large");
         co_return co_await reject(conn, 414, "request URI too long");
       }
-      if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
-          ec == net::error::operation_aborted || ec == net::error::connection_reset)
-        co_return;
+      if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
+          ec == net::error::connection_reset)
+        co_return;  // closed by the peer, idle too long, or shutdown
       if (ec) co_return co_await reject(conn, 400, "malformed HTTP request: " + ec.message());
 
       auto& head = parser.get();
@@ -307,17 +332,19 @@ struct Server::Impl {
       if (!parser.is_done()) {
         if (beast::iequals(head[http::field::expect], "100-continue")) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          conn.stream.expires_after(opt.write_timeout);
-          co_await net::async_write(conn.stream, net::buffer(kContinue.data(), kContinue.size()),
-                                    net::redirect_error(net::use_awaitable, ec));
+          co_await with_deadline(conn, opt.write_timeout, [&] {
+            return net::async_write(conn.socket, net::buffer(kContinue.data(), kContinue.size()),
+                                    net::redirect_error(use_task, ec));
+          });
           if (ec) co_return;
         }
-        conn.stream.expires_after(opt.read_timeout);
-        co_await http::async_read(conn.stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+        co_await with_deadline(conn, opt.read_timeout, [&] {
+          return http::async_read(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
+        });
         if (ec == http::error::body_limit)
           co_return co_await reject(conn, 413, "request body larger than " + std::to_string(limit) + " bytes");
-        if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
-            ec == net::error::operation_aborted || ec == net::error::connection_reset)
+        if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
+            ec == net::error::connection_reset)
           co_return;
         if (ec) co_return co_await reject(conn, 400, "malformed HTTP request body: " + ec.message());
       }
@@ -342,16 +369,16 @@ struct Server::Impl {
 
   // --- accepting and stopping ---------------------------------------------------------------
 
-  net::awaitable<void> accept_loop() {
+  Task<void> accept_loop() {
     for (;;) {
       Shard& shard = *shards[next_shard++ % shards.size()];
-      tcp::socket socket(shard.ioc);
+      Socket socket(shard.ioc.get_executor());
       beast::error_code ec;
-      co_await acceptor->async_accept(socket, net::redirect_error(net::use_awaitable, ec));
+      co_await acceptor->async_accept(socket, net::redirect_error(use_task, ec));
       if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
       if (ec) {  // e.g. out of file descriptors: back off briefly instead of spinning
-        net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
-        co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+        Timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+        co_await pause.async_wait(net::redirect_error(use_task, ec));
         continue;
       }
       if (open.load() >= opt.max_connections) {
@@ -361,6 +388,20 @@ struct Server::Impl {
       socket.set_option(tcp::no_delay(true), ec);
       open.fetch_add(1);
       net::co_spawn(shard.ioc, session(shard, std::move(socket)), net::detached);
+    }
+  }
+
+  // Closes the connections whose I/O operation has outlived its deadline.
+  Task<void> sweep(Shard& shard) {
+    Timer timer(shard.ioc.get_executor());
+    beast::error_code ec;
+    for (;;) {
+      timer.expires_after(kSweepInterval);
+      co_await timer.async_wait(net::redirect_error(use_task, ec));
+      if (ec) co_return;
+      auto now = Clock::now();
+      for (auto* c : shard.connections)
+        if (c->deadline <= now) c->socket.cancel(ec);
     }
   }
 
@@ -394,7 +435,7 @@ void Server::start() {
   d.workers = std::make_unique<WorkerPool>(d.opt.worker_threads);
   auto address = net::ip::make_address(d.opt.host);
   tcp::endpoint endpoint(address, d.opt.port);
-  d.acceptor = std::make_unique<tcp::acceptor>(d.shards[0]->ioc);
+  d.acceptor = std::make_unique<Acceptor>(d.shards[0]->ioc.get_executor());
   beast::error_code ec;
   d.acceptor->open(endpoint.protocol(), ec);
   if (!ec) d.acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -403,6 +444,7 @@ void Server::start() {
   if (ec)
     throw std::runtime_error("cannot listen on " + d.opt.host + ":" + std::to_string(d.opt.port) + ": " + ec.message());
   net::co_spawn(d.shards[0]->ioc, d.accept_loop(), net::detached);
+  for (auto& shard : d.shards) net::co_spawn(shard->ioc, d.sweep(*shard), net::detached);
   for (auto& shard : d.shards) d.threads.emplace_back([s = shard.get()] { s->ioc.run(); });
 }
 
@@ -427,8 +469,9 @@ void Server::begin_stop() {
   // Idle keep-alive connections are waiting for a request that may never come: close them now.
   // Busy ones finish their request and close after replying (`draining`).
   d.on_each_shard([](Impl::Shard& s) {
+    beast::error_code ignored;
     for (auto* c : s.connections)
-      if (!c->busy) c->stream.cancel();
+      if (!c->busy) c->socket.cancel(ignored);
   });
 }
 
@@ -441,7 +484,8 @@ std::size_t Server::finish_stop(std::chrono::milliseconds deadline) {
   std::size_t forced = d.open.load();
   if (forced > 0) {
     d.on_each_shard([](Impl::Shard& s) {
-      for (auto* c : s.connections) c->stream.cancel();
+      beast::error_code ignored;
+      for (auto* c : s.connections) c->socket.cancel(ignored);
     });
     auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
     while (d.open.load() > 0 && std::chrono::steady_clock::now() < grace)

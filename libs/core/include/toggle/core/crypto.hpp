@@ -13,5 +13,9 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 // A random (version 4) UUID. Fast enough for the evaluation hot path: a per-thread generator
 // seeded from the CSPRNG (ids must be unique, not unpredictable).
 std::string uuid_v4();
+// A time-ordered (version 7, RFC 9562) UUID: milliseconds since 1970, then random bits. Ids made
+// close in time sort close together, so storing them appends to an index instead of scattering
+// writes across it.
+std::string uuid_v7();
 
 }  // namespace toggle::crypto

@@ -11,13 +11,24 @@
 
 namespace toggle {
 
+// Striped: each thread adds to its own cache line, so threads counting every request do not
+// contend; value() sums the stripes.
 class Counter {
  public:
-  void inc(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  void inc(std::uint64_t n = 1) { stripes_[stripe()].value.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const {
+    std::uint64_t sum = 0;
+    for (const auto& s : stripes_) sum += s.value.load(std::memory_order_relaxed);
+    return sum;
+  }
 
  private:
-  std::atomic<std::uint64_t> value_{0};
+  static constexpr std::size_t kStripes = 8;
+  static std::size_t stripe();
+  struct alignas(64) Stripe {
+    std::atomic<std::uint64_t> value{0};
+  };
+  Stripe stripes_[kStripes];
 };
 
 class Metrics;
