@@ -17,7 +17,10 @@ rules::Rule read_rule(const json& j, const std::string& flag) {
 
 }  // namespace
 
-Catalog::Catalog() : current_(std::make_shared<const Snapshot>()) {}
+Catalog::Catalog() : current_(std::make_shared<const Snapshot>()) {
+  static std::atomic<std::uint64_t> next_id{1};
+  id_ = next_id++;
+}
 
 void Catalog::apply_flag_changes(const json& reply) {
   std::map<std::string, bool, std::less<>> changed;
@@ -67,15 +70,15 @@ const Snapshot* Catalog::snapshot() const {
   // Each thread keeps its own reference to the current snapshot and refreshes it only when the
   // generation moves, so the hot path costs one atomic load and touches no shared cache line.
   struct Cached {
-    const Catalog* owner = nullptr;
+    std::uint64_t owner = 0;  // Catalog::id_: an address could be reused by a later Catalog
     std::uint64_t generation = 0;
     std::shared_ptr<const Snapshot> snapshot;
   };
   thread_local Cached cached;
   std::uint64_t generation = generation_.load(std::memory_order_acquire);
-  if (cached.owner != this || cached.generation != generation) {
+  if (cached.owner != id_ || cached.generation != generation) {
     std::lock_guard lock(mutex_);
-    cached = {this, generation_.load(std::memory_order_relaxed), current_};
+    cached = {id_, generation_.load(std::memory_order_relaxed), current_};
   }
   return cached.snapshot.get();
 }

@@ -41,6 +41,7 @@ class Catalog {
   };
   void publish();  // rebuild the snapshot from flags_ and rules_ (mutex_ held)
 
+  std::uint64_t id_;  // unique per process, for the per-thread snapshot cache
   mutable std::mutex mutex_;
   std::map<std::string, bool, std::less<>> flags_;  // name -> is_enabled
   std::map<std::string, RuleRecord, std::less<>> rules_;

@@ -197,6 +197,7 @@ void EventSender::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, opt_.flush_interval, [this] { return stopping_ || buffer_.size() >= opt_.batch_size; });
+      if (stopping_) break;  // what is buffered now is stop()'s, under its deadline
       taken.swap(buffer_);
     }
     // Each round delivers for at most a quarter of the time the buffer takes to fill at a high

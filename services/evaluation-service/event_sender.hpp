@@ -35,7 +35,7 @@ struct SenderOptions {
   std::size_t max_batch_bytes = 1 << 20;  // analytics' /events accepts up to 4 MiB
   std::chrono::milliseconds flush_interval{100};
   std::uint64_t spool_max_bytes = 1ull << 30;
-  std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds timeout{2000};
 };
 
 class EventSender {

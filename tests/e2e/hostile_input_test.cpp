@@ -60,7 +60,11 @@ class HostileInputTest : public ::testing::Test {
 
 TEST_F(HostileInputTest, EveryEndpointAnswersBadInputWithA4xxJsonError) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"known","is_enabled":true})").status, 201);
-  ASSERT_EQ(platform.send("POST", "targeting-service", "/rules", R"({"flag_name":"known","rules":{"type":"PERCENTAGE","value":5}})").status, 201);
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"known","rules":{"type":"PERCENTAGE","value":5}})")
+                .status,
+            201);
   const std::string long_name(101, 'a');
   const std::string big_body = "{\"name\":\"" + std::string(70 * 1024, 'x') + "\"}";
   std::string many_users = R"({"flag_name":"many","rules":{"type":"USER_LIST","values":[)";
@@ -120,14 +124,20 @@ TEST_F(HostileInputTest, EveryEndpointAnswersBadInputWithA4xxJsonError) {
       {"targeting-service", "POST", "/rules", R"({"rules":{"type":"PERCENTAGE","value":5}})", kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":null})", kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":[]})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":"50"}})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":101}})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":-1}})", kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":"50"}})",
+       kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":101}})",
+       kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":-1}})",
+       kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"GEO"}})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"USER_LIST","values":[1]}})", kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"USER_LIST","values":[1]}})",
+       kServiceKey, 400},
       {"targeting-service", "POST", "/rules", many_users, kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":5},"is_enabled":"no"})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"known","rules":{"type":"PERCENTAGE","value":5}})", kServiceKey, 409},
+      {"targeting-service", "POST", "/rules",
+       R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":5},"is_enabled":"no"})", kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"known","rules":{"type":"PERCENTAGE","value":5}})",
+       kServiceKey, 409},
       {"targeting-service", "PUT", "/rules/known", R"({"rules":{"type":"X"}})", kServiceKey, 400},
       {"targeting-service", "PUT", "/rules/known", "{}", kServiceKey, 400},
       {"targeting-service", "GET", "/rules/missing", "", kServiceKey, 404},
@@ -149,7 +159,8 @@ TEST_F(HostileInputTest, EveryEndpointAnswersBadInputWithA4xxJsonError) {
       // analytics-service
       {"analytics-service", "POST", "/events", "{}", kServiceKey, 400},
       {"analytics-service", "POST", "/events", "[{}]", kServiceKey, 400},
-      {"analytics-service", "POST", "/events", R"([{"event_id":"e","user_id":"u","flag_name":"f","result":"yes","timestamp":"t"}])", kServiceKey, 400},
+      {"analytics-service", "POST", "/events",
+       R"([{"event_id":"e","user_id":"u","flag_name":"f","result":"yes","timestamp":"t"}])", kServiceKey, 400},
       {"analytics-service", "POST", "/events", "[]", "", 401},
       {"analytics-service", "POST", "/events", "[]", "Bearer tm_key_other", 403},
       {"analytics-service", "GET", "/events?limit=0", "", kServiceKey, 400},

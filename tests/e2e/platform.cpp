@@ -88,8 +88,11 @@ void Platform::start(const std::string& service) {
     std::_Exit(127);
   }
   pids_[service] = pid;
-  bool up = eventually([&] { return client_.send({"GET", url(service) + "/health"}).status == 200 || !running(service); },
-                       std::chrono::seconds(15));
+  bool up = eventually(
+      [&] {
+        return client_.send({"GET", url(service) + "/health"}).status == 200 || !running(service);
+      },
+      std::chrono::seconds(15));
   if (!up || !running(service)) throw std::runtime_error(service + " did not start:\n" + log_tail(service));
 }
 

@@ -56,7 +56,9 @@ bool eventually(Condition condition, std::chrono::milliseconds limit = std::chro
   auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
     if (condition()) return true;
-    struct timespec ts{0, 20 * 1000 * 1000};
+    struct timespec ts {
+      0, 20 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
   return condition();

@@ -50,8 +50,9 @@ TEST_F(PlatformTest, SeedCurlFlowAnswersAsTheSeedShowsAndTheEventReachesAnalytic
   EXPECT_TRUE(f.contains("created_at") && f.contains("updated_at"));
 
   // 2) A targeting rule for 100 % of users.
-  auto rule = platform.send("POST", "targeting-service", "/rules",
-                            R"({"flag_name":"test-checkout","is_enabled":true,"rules":{"type":"PERCENTAGE","value":100}})");
+  auto rule =
+      platform.send("POST", "targeting-service", "/rules",
+                    R"({"flag_name":"test-checkout","is_enabled":true,"rules":{"type":"PERCENTAGE","value":100}})");
   ASSERT_EQ(rule.status, 201) << rule.body;
   json r = parse(rule);
   EXPECT_EQ(r["id"], 1);
@@ -74,12 +75,16 @@ TEST_F(PlatformTest, SeedCurlFlowAnswersAsTheSeedShowsAndTheEventReachesAnalytic
 }
 
 TEST_F(PlatformTest, BucketsMatchTheOriginal) {
-  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"enable-new-dashboard","is_enabled":true})").status, 201);
-  ASSERT_EQ(platform.send("POST", "targeting-service", "/rules",
-                          R"({"flag_name":"enable-new-dashboard","rules":{"type":"PERCENTAGE","value":50}})").status,
+  ASSERT_EQ(
+      platform.send("POST", "flag-service", "/flags", R"({"name":"enable-new-dashboard","is_enabled":true})").status,
+      201);
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"enable-new-dashboard","rules":{"type":"PERCENTAGE","value":50}})")
+                .status,
             201);
   ASSERT_TRUE(eventually([&] { return evaluate("enable-new-dashboard", "user-123"); }));  // bucket 25 < 50
-  EXPECT_FALSE(evaluate("enable-new-dashboard", "user-abc"));                            // bucket 71
+  EXPECT_FALSE(evaluate("enable-new-dashboard", "user-abc"));                             // bucket 71
 }
 
 TEST_F(PlatformTest, KeysAreCreatedValidatedAndRevoked) {
@@ -108,8 +113,8 @@ TEST_F(PlatformTest, KeysAreCreatedValidatedAndRevoked) {
   ASSERT_EQ(platform.send("DELETE", "auth-service", "/admin/keys/" + id, "", kMasterKey).status, 204);
   EXPECT_EQ(platform.get("auth-service", "/validate", key).status, 401);
   // flag-service caches validations briefly: the revoked key is refused within 5 s.
-  EXPECT_TRUE(eventually([&] { return platform.get("flag-service", "/flags", key).status == 401; },
-                         std::chrono::seconds(5)));
+  EXPECT_TRUE(
+      eventually([&] { return platform.get("flag-service", "/flags", key).status == 401; }, std::chrono::seconds(5)));
 }
 
 TEST_F(PlatformTest, KillSwitchBitesWithinOneSecond) {
@@ -118,8 +123,11 @@ TEST_F(PlatformTest, KillSwitchBitesWithinOneSecond) {
   for (int round = 0; round < 5; ++round) {
     bool enable = round % 2 == 1;
     auto started = std::chrono::steady_clock::now();
-    ASSERT_EQ(platform.send("PUT", "flag-service", "/flags/risky", enable ? R"({"is_enabled":true})" : R"({"is_enabled":false})").status,
-              200);
+    ASSERT_EQ(
+        platform
+            .send("PUT", "flag-service", "/flags/risky", enable ? R"({"is_enabled":true})" : R"({"is_enabled":false})")
+            .status,
+        200);
     // The requirement is "within 1 s"; it is met when every evaluation after that answers anew.
     EXPECT_TRUE(eventually([&] { return evaluate("risky", "u1") == enable; }, std::chrono::milliseconds(1000)))
         << "round " << round << " after "
@@ -132,19 +140,29 @@ TEST_F(PlatformTest, EveryEventIsStoredExactlyOnceAcrossAnAnalyticsOutage) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"outage","is_enabled":true})").status, 201);
   ASSERT_TRUE(eventually([&] { return platform.get("evaluation-service", "/ready", "").status == 200; }));
   int served = 0;
-  for (int i = 0; i < 100; ++i) served += platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=a" + std::to_string(i), "").status == 200;
+  for (int i = 0; i < 100; ++i)
+    served +=
+        platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=a" + std::to_string(i), "").status ==
+        200;
   platform.kill("analytics-service");
-  for (int i = 0; i < 400; ++i) served += platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=b" + std::to_string(i), "").status == 200;
+  for (int i = 0; i < 400; ++i)
+    served +=
+        platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=b" + std::to_string(i), "").status ==
+        200;
   // Evaluation kept answering; with analytics down, its events wait on disk.
   ASSERT_EQ(served, 500);
   platform.start("analytics-service");
-  for (int i = 0; i < 100; ++i) served += platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=c" + std::to_string(i), "").status == 200;
+  for (int i = 0; i < 100; ++i)
+    served +=
+        platform.get("evaluation-service", "/evaluate?flag_name=outage&user_id=c" + std::to_string(i), "").status ==
+        200;
   ASSERT_TRUE(eventually([&] { return events_stored("outage") >= served; }, std::chrono::seconds(20)));
   // Nothing stored twice: every stored event id is distinct and the count matches exactly.
   EXPECT_EQ(events_stored("outage"), served);
   auto events = parse(platform.get("analytics-service", "/events?flag_name=outage&limit=10000"));
   std::set<std::string> ids, users;
-  for (const auto& e : events) ids.insert(e["event_id"].get<std::string>()), users.insert(e["user_id"].get<std::string>());
+  for (const auto& e : events)
+    ids.insert(e["event_id"].get<std::string>()), users.insert(e["user_id"].get<std::string>());
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(served));
   EXPECT_EQ(users.size(), static_cast<std::size_t>(served));
 }
@@ -154,7 +172,9 @@ TEST_F(PlatformTest, EventsBufferedAtShutdownAreResentAfterRestart) {
   ASSERT_TRUE(eventually([&] { return platform.get("evaluation-service", "/ready", "").status == 200; }));
   platform.kill("analytics-service");
   for (int i = 0; i < 50; ++i)
-    ASSERT_EQ(platform.get("evaluation-service", "/evaluate?flag_name=restart&user_id=u" + std::to_string(i), "").status, 200);
+    ASSERT_EQ(
+        platform.get("evaluation-service", "/evaluate?flag_name=restart&user_id=u" + std::to_string(i), "").status,
+        200);
   EXPECT_EQ(platform.stop("evaluation-service"), 0);  // SIGTERM: graceful, exit 0
   platform.start("analytics-service");
   platform.start("evaluation-service");  // finds the spooled events and sends them
@@ -164,8 +184,10 @@ TEST_F(PlatformTest, EventsBufferedAtShutdownAreResentAfterRestart) {
 
 TEST_F(PlatformTest, EvaluationKeepsAnsweringFromMemoryWhenFlagAndTargetingServicesStop) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"steady","is_enabled":true})").status, 201);
-  ASSERT_EQ(platform.send("POST", "targeting-service", "/rules",
-                          R"({"flag_name":"steady","rules":{"type":"USER_LIST","values":["alice"]}})").status,
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"steady","rules":{"type":"USER_LIST","values":["alice"]}})")
+                .status,
             201);
   ASSERT_TRUE(eventually([&] { return evaluate("steady", "alice") && !evaluate("steady", "bob"); }));
   platform.kill("flag-service");

@@ -71,16 +71,15 @@ TEST(ApiKeyFromHeaderTest, BearerWithTrailingSpaceAndNoKeyIsEmpty) {
 class FakeAuthService {
  public:
   FakeAuthService() {
-    router_.any(
-        "/validate",
-        [this](toggle::Request& req) -> toggle::Reply {
-          ++calls;
-          auto key = toggle::api_key_from_header(req.header("Authorization"));
-          if (key == "good") return toggle::Response{200, R"({"valid":true})"};
-          if (key == "down") return toggle::error_response(500, "database down");
-          return toggle::error_response(401, "invalid key");
-        },
-        {.blocking = false});
+    router_.any("/validate",
+                [this](toggle::Request& req) -> toggle::Reply {
+                  ++calls;
+                  auto key = toggle::api_key_from_header(req.header("Authorization"));
+                  if (key == "good") return toggle::Response{200, R"({"valid":true})"};
+                  if (key == "down") return toggle::error_response(500, "database down");
+                  return toggle::error_response(401, "invalid key");
+                },
+                {.blocking = false});
     toggle::ServerOptions opt;
     opt.host = "127.0.0.1";
     opt.io_threads = 1;

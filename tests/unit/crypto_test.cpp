@@ -12,9 +12,7 @@ namespace {
 
 namespace crypto = toggle::crypto;
 
-bool is_lower_hex(const std::string& s) {
-  return s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
+bool is_lower_hex(const std::string& s) { return s.find_first_not_of("0123456789abcdef") == std::string::npos; }
 
 // ---------------------------------------------------------------------------------------------
 // sha256_hex: FIPS 180-2 / NIST example vectors.

@@ -362,7 +362,9 @@ TEST(IsValidFlagName, Table) {
       {"dot", "checkout.v2", true},
       {"hyphen", "new-ui", true},
       {"only punctuation", "_.-", true},
-      {"dots only", "..", true},  // allowed by the pattern; flag names are never file paths
+      {"dot dot", "..", false},  // cannot be addressed in a URL path
+      {"dot", ".", false},
+      {"three dots", "...", true},
       {"slash", "a/b", false},
       {"space", "a b", false},
       {"leading space", " a", false},
@@ -385,7 +387,7 @@ TEST(IsValidFlagName, Table) {
 TEST(IsValidFlagName, EveryByte) {
   for (int c = 0; c < 256; ++c) {
     const bool expected =
-        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';  // not "."
     EXPECT_EQ(is_valid_flag_name(std::string(1, static_cast<char>(c))), expected) << "byte " << c;
   }
 }

@@ -231,7 +231,10 @@ Reply echo_length(Request& req) { return toggle::json_response(200, {{"length", 
 // Routing replies
 
 TEST_F(ServerTest, GetRouteAnswers200Json) {
-  router.get("/hello", [](Request&) -> Reply { return toggle::json_response(200, {{"hello", "world"}}); },
+  router.get("/hello",
+             [](Request&) -> Reply {
+               return toggle::json_response(200, {{"hello", "world"}});
+             },
              {.blocking = false});
   start();
   auto res = get("/hello");
@@ -247,20 +250,19 @@ TEST_F(ServerTest, GetRouteAnswers200Json) {
 TEST_F(ServerTest, HandlerSeesMethodPathQueryHeadersParamsAndBody) {
   nlohmann::json seen;
   std::mutex m;
-  router.post(
-      "/items/{id}",
-      [&](Request& req) -> Reply {
-        std::lock_guard lock(m);
-        seen = {{"method", std::string(toggle::to_string(req.method))},
-                {"path", std::string(req.path)},
-                {"target", std::string(req.target)},
-                {"id", req.path_param("id")},
-                {"q", req.query("q").value_or("<none>")},
-                {"header", std::string(req.header("x-custom"))},
-                {"body", req.body}};
-        return toggle::empty_response(204);
-      },
-      {.blocking = false});
+  router.post("/items/{id}",
+              [&](Request& req) -> Reply {
+                std::lock_guard lock(m);
+                seen = {{"method", std::string(toggle::to_string(req.method))},
+                        {"path", std::string(req.path)},
+                        {"target", std::string(req.target)},
+                        {"id", req.path_param("id")},
+                        {"q", req.query("q").value_or("<none>")},
+                        {"header", std::string(req.header("x-custom"))},
+                        {"body", req.body}};
+                return toggle::empty_response(204);
+              },
+              {.blocking = false});
   start();
   auto raw = raw_exchange(port,
                           "POST /items/a%20b?q=x+y&z=1 HTTP/1.1\r\nHost: t\r\nX-Custom: hello\r\n"
@@ -306,23 +308,21 @@ TEST_F(ServerTest, WrongMethodAnswers405WithAllow) {
 }
 
 TEST_F(ServerTest, HandlerHeadersAndStatusAreSent) {
-  router.get(
-      "/busy",
-      [](Request&) -> Reply {
-        auto r = toggle::error_response(503, "try later");
-        r.headers.emplace_back("Retry-After", "7");
-        return r;
-      },
-      {.blocking = false});
-  router.get(
-      "/text",
-      [](Request&) -> Reply {
-        Response r;
-        r.body = "plain";
-        r.content_type = "text/plain; version=0.0.4";
-        return r;
-      },
-      {.blocking = false});
+  router.get("/busy",
+             [](Request&) -> Reply {
+               auto r = toggle::error_response(503, "try later");
+               r.headers.emplace_back("Retry-After", "7");
+               return r;
+             },
+             {.blocking = false});
+  router.get("/text",
+             [](Request&) -> Reply {
+               Response r;
+               r.body = "plain";
+               r.content_type = "text/plain; version=0.0.4";
+               return r;
+             },
+             {.blocking = false});
   start();
   auto busy = raw_exchange(port, "GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(busy);
@@ -395,8 +395,8 @@ TEST_F(ServerTest, BodyWithinTheLimitIsAccepted) {
 
   auto chunked = raw_exchange(port,
                               "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                              "200\r\n" + std::string(512, 'a') + "\r\n200\r\n" + std::string(512, 'b') +
-                                  "\r\n0\r\n\r\n");
+                              "200\r\n" +
+                                  std::string(512, 'a') + "\r\n200\r\n" + std::string(512, 'b') + "\r\n0\r\n\r\n");
   ASSERT_TRUE(chunked);
   EXPECT_EQ(chunked->status, 200) << chunked->body;
   EXPECT_EQ(nlohmann::json::parse(chunked->body)["length"], 1024);
@@ -523,8 +523,7 @@ const std::vector<MalformedCase> kMalformedCases = {
     {"HeaderWithoutColon", "GET /hello HTTP/1.1\r\nHost t\r\n\r\n"},
     {"NonNumericContentLength", "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n"},
     {"NegativeContentLength", "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n"},
-    {"ConflictingContentLengths",
-     "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"},
+    {"ConflictingContentLengths", "POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"},
     {"BadChunkSize", "POST /hello HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},
 };
 
@@ -578,9 +577,8 @@ TEST_P(ServerHandlerErrors, OtherExceptionsBecome500WithoutInternals) {
     std::lock_guard lock(m);
     reported.emplace_back(id, what);
   };
-  router.get(
-      "/boom", [](Request&) -> Reply { throw std::runtime_error("db password=hunter2 at /var/lib/x"); },
-      {.blocking = GetParam()});
+  router.get("/boom", [](Request&) -> Reply { throw std::runtime_error("db password=hunter2 at /var/lib/x"); },
+             {.blocking = GetParam()});
   start();
   auto raw = raw_exchange(port, "GET /boom HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(raw);
@@ -595,14 +593,12 @@ TEST_P(ServerHandlerErrors, OtherExceptionsBecome500WithoutInternals) {
 }
 
 TEST_P(ServerHandlerErrors, UnavailableStorageBecomes503) {
-  router.get(
-      "/db",
-      [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::unavailable, "disk I/O error"); },
-      {.blocking = GetParam()});
-  router.get(
-      "/db-other",
-      [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::other, "no such column: zz"); },
-      {.blocking = GetParam()});
+  router.get("/db",
+             [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::unavailable, "disk I/O error"); },
+             {.blocking = GetParam()});
+  router.get("/db-other",
+             [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::other, "no such column: zz"); },
+             {.blocking = GetParam()});
   start();
   auto unavailable = raw_exchange(port, "GET /db HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(unavailable);
@@ -642,9 +638,9 @@ TEST_P(ServerHandlerErrors, DroppedResponderAnswers500) {
 }
 
 TEST_P(ServerHandlerErrors, HttpErrorFromDeferredStartBecomesItsReply) {
-  router.get(
-      "/deferred-error", [](Request&) -> Reply { return Deferred{[](Responder) { throw HttpError(429, "slow down"); }}; },
-      {.blocking = GetParam()});
+  router.get("/deferred-error",
+             [](Request&) -> Reply { return Deferred{[](Responder) { throw HttpError(429, "slow down"); }}; },
+             {.blocking = GetParam()});
   start();
   auto raw = raw_exchange(port, "GET /deferred-error HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(raw);
@@ -666,17 +662,16 @@ TEST_F(ServerTest, DeferredReplyCompletedLaterFromAnotherThread) {
     std::thread::id io_thread;
   };
   auto pending = std::make_shared<Pending>();
-  router.get(
-      "/later",
-      [pending](Request&) -> Reply {
-        return Deferred{[pending](Responder r) {
-          std::lock_guard lock(pending->m);
-          pending->responder = r;
-          pending->io_thread = std::this_thread::get_id();
-          pending->cv.notify_all();
-        }};
-      },
-      {.blocking = false});
+  router.get("/later",
+             [pending](Request&) -> Reply {
+               return Deferred{[pending](Responder r) {
+                 std::lock_guard lock(pending->m);
+                 pending->responder = r;
+                 pending->io_thread = std::this_thread::get_id();
+                 pending->cv.notify_all();
+               }};
+             },
+             {.blocking = false});
   start();
   auto reply = std::async(std::launch::async, [this] { return get("/later"); });
   std::optional<Responder> responder;
@@ -712,26 +707,24 @@ TEST_F(ServerTest, BlockingRouteRunsOffTheIoThreads) {
   };
   auto shared = std::make_shared<Shared>();
   auto release = shared->release.get_future().share();
-  router.get(
-      "/block",
-      [shared, release](Request&) -> Reply {
-        {
-          std::lock_guard lock(shared->m);
-          shared->blocking_thread = std::this_thread::get_id();
-        }
-        shared->entered.set_value();
-        release.wait_for(10s);
-        return json_ok(R"({"blocked":true})");
-      },
-      {.blocking = true});
-  router.get(
-      "/inline",
-      [shared](Request&) -> Reply {
-        std::lock_guard lock(shared->m);
-        shared->inline_thread = std::this_thread::get_id();
-        return json_ok(R"({"inline":true})");
-      },
-      {.blocking = false});
+  router.get("/block",
+             [shared, release](Request&) -> Reply {
+               {
+                 std::lock_guard lock(shared->m);
+                 shared->blocking_thread = std::this_thread::get_id();
+               }
+               shared->entered.set_value();
+               release.wait_for(10s);
+               return json_ok(R"({"blocked":true})");
+             },
+             {.blocking = true});
+  router.get("/inline",
+             [shared](Request&) -> Reply {
+               std::lock_guard lock(shared->m);
+               shared->inline_thread = std::this_thread::get_id();
+               return json_ok(R"({"inline":true})");
+             },
+             {.blocking = false});
   start();
   auto entered = shared->entered.get_future();
   auto slow = std::async(std::launch::async, [this] { return get("/block", 15s); });
@@ -747,14 +740,13 @@ TEST_F(ServerTest, BlockingRouteRunsOffTheIoThreads) {
 }
 
 TEST_F(ServerTest, BlockingHandlerMayReturnADeferred) {
-  router.get(
-      "/blocking-deferred",
-      [](Request&) -> Reply {
-        return Deferred{[](Responder r) {
-          std::thread([r] { r(toggle::json_response(202, {{"queued", true}})); }).detach();
-        }};
-      },
-      {.blocking = true});
+  router.get("/blocking-deferred",
+             [](Request&) -> Reply {
+               return Deferred{[](Responder r) {
+                 std::thread([r] { r(toggle::json_response(202, {{"queued", true}})); }).detach();
+               }};
+             },
+             {.blocking = true});
   start();
   auto res = get("/blocking-deferred");
   EXPECT_EQ(res.status, 202);
@@ -807,14 +799,13 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 
 TEST_F(ServerTest, ConnectionCloseIsHonoured) {
   router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
-  router.get(
-      "/bye",
-      [](Request&) -> Reply {
-        auto r = json_ok("{}");
-        r.close = true;
-        return r;
-      },
-      {.blocking = false});
+  router.get("/bye",
+             [](Request&) -> Reply {
+               auto r = json_ok("{}");
+               r.close = true;
+               return r;
+             },
+             {.blocking = false});
   start();
   {
     RawConnection conn(port);
@@ -902,7 +893,12 @@ TEST_F(ServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
 TEST_F(ServerTest, SlowBodyIsClosedAfterTheReadTimeout) {
   options.read_timeout = 100ms;
   std::atomic<int> calls{0};
-  router.post("/echo", [&calls](Request& req) -> Reply { ++calls; return echo_length(req); }, {.blocking = false});
+  router.post("/echo",
+              [&calls](Request& req) -> Reply {
+                ++calls;
+                return echo_length(req);
+              },
+              {.blocking = false});
   start();
   RawConnection conn(port);
   ASSERT_TRUE(conn.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"));
@@ -934,14 +930,13 @@ TEST_F(ServerTest, ConnectionsOverTheMaximumAreClosed) {
 
 TEST_F(ServerTest, StopLetsASlowInFlightRequestFinish) {
   auto entered = std::make_shared<std::promise<void>>();
-  router.get(
-      "/slow",
-      [entered](Request&) -> Reply {
-        entered->set_value();
-        std::this_thread::sleep_for(300ms);
-        return json_ok(R"({"slow":true})");
-      },
-      {.blocking = true});
+  router.get("/slow",
+             [entered](Request&) -> Reply {
+               entered->set_value();
+               std::this_thread::sleep_for(300ms);
+               return json_ok(R"({"slow":true})");
+             },
+             {.blocking = true});
   start();
   RawConnection conn(port);
   ASSERT_TRUE(conn.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));

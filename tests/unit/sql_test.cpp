@@ -29,17 +29,16 @@ class SqlTest : public testing::Test {
     std::filesystem::remove_all(dir, ignored);
   }
 
-  int64_t count(const std::string& table) {
-    return db->exec("SELECT COUNT(*) FROM " + table).rows.at(0).integer(0);
-  }
+  int64_t count(const std::string& table) { return db->exec("SELECT COUNT(*) FROM " + table).rows.at(0).integer(0); }
 
   std::string dir;
   std::unique_ptr<sql::Database> db;
 };
 
 const std::vector<sql::Migration> kMigrations = {
-    {1, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT, qty INTEGER, price REAL,"
-        " active INTEGER NOT NULL DEFAULT 0)",
+    {1,
+     "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT, qty INTEGER, price REAL,"
+     " active INTEGER NOT NULL DEFAULT 0)",
      "-- postgres schema is not used here"},
     {2, "CREATE UNIQUE INDEX items_name ON items (name)", ""},
 };
@@ -108,8 +107,8 @@ TEST_F(SqlTest, DollarParametersBindByNumberNotByPosition) {
   EXPECT_EQ(row.text(1), "the-note");
   EXPECT_EQ(row.integer(2), 7);
 
-  auto concat = db->exec("SELECT $3 || $1 || $2", {std::string_view("a"), std::string_view("b"),
-                                                   std::string_view("c")});
+  auto concat =
+      db->exec("SELECT $3 || $1 || $2", {std::string_view("a"), std::string_view("b"), std::string_view("c")});
   EXPECT_EQ(concat.rows.at(0).text(0), "cab");
 }
 

@@ -108,9 +108,7 @@ const std::vector<IsoCase> kIsoCases = {
 
 class Iso8601 : public testing::TestWithParam<IsoCase> {};
 
-TEST_P(Iso8601, FormatsUtcWithMilliseconds) {
-  EXPECT_EQ(toggle::iso8601(GetParam().time), GetParam().expected);
-}
+TEST_P(Iso8601, FormatsUtcWithMilliseconds) { EXPECT_EQ(toggle::iso8601(GetParam().time), GetParam().expected); }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Iso8601, testing::ValuesIn(kIsoCases),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -182,16 +180,16 @@ const std::vector<Utf8Case> kUtf8Cases = {
     {"Empty", "", true},
     {"Ascii", "hello, world", true},
     {"EmbeddedNul", "a\0b"s, true},
-    {"TwoByteLowest", "\xc2\x80", true},           // U+0080
-    {"TwoByteCopyright", "\xc2\xa9", true},        // U+00A9
-    {"TwoByteHighest", "\xdf\xbf", true},          // U+07FF
-    {"ThreeByteLowest", "\xe0\xa0\x80", true},     // U+0800
-    {"ThreeByteEuro", "\xe2\x82\xac", true},       // U+20AC
-    {"BeforeSurrogates", "\xed\x9f\xbf", true},    // U+D7FF
-    {"AfterSurrogates", "\xee\x80\x80", true},     // U+E000
-    {"ThreeByteHighest", "\xef\xbf\xbf", true},    // U+FFFF
-    {"FourByteLowest", "\xf0\x90\x80\x80", true},  // U+10000
-    {"FourByteEmoji", "\xf0\x9f\x98\x80", true},   // U+1F600
+    {"TwoByteLowest", "\xc2\x80", true},             // U+0080
+    {"TwoByteCopyright", "\xc2\xa9", true},          // U+00A9
+    {"TwoByteHighest", "\xdf\xbf", true},            // U+07FF
+    {"ThreeByteLowest", "\xe0\xa0\x80", true},       // U+0800
+    {"ThreeByteEuro", "\xe2\x82\xac", true},         // U+20AC
+    {"BeforeSurrogates", "\xed\x9f\xbf", true},      // U+D7FF
+    {"AfterSurrogates", "\xee\x80\x80", true},       // U+E000
+    {"ThreeByteHighest", "\xef\xbf\xbf", true},      // U+FFFF
+    {"FourByteLowest", "\xf0\x90\x80\x80", true},    // U+10000
+    {"FourByteEmoji", "\xf0\x9f\x98\x80", true},     // U+1F600
     {"HighestCodePoint", "\xf4\x8f\xbf\xbf", true},  // U+10FFFF
     {"MixedText", "jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80!", true},
     {"LoneContinuation", "\x80", false},
@@ -206,9 +204,9 @@ const std::vector<Utf8Case> kUtf8Cases = {
     {"OverlongThreeBytesHighest", "\xe0\x9f\xbf", false},  // U+07FF in 3 bytes
     {"OverlongFourBytes", "\xf0\x80\x80\xaf", false},
     {"OverlongFourBytesHighest", "\xf0\x8f\xbf\xbf", false},  // U+FFFF in 4 bytes
-    {"HighSurrogateLowest", "\xed\xa0\x80", false},  // U+D800
-    {"HighSurrogate", "\xed\xad\xbf", false},        // U+DB7F
-    {"LowSurrogateHighest", "\xed\xbf\xbf", false},  // U+DFFF
+    {"HighSurrogateLowest", "\xed\xa0\x80", false},           // U+D800
+    {"HighSurrogate", "\xed\xad\xbf", false},                 // U+DB7F
+    {"LowSurrogateHighest", "\xed\xbf\xbf", false},           // U+DFFF
     {"SurrogatePairAsCesu8", "\xed\xa0\xbd\xed\xb8\x80", false},
     {"AboveMaxF4", "\xf4\x90\x80\x80", false},  // U+110000
     {"AboveMaxF5", "\xf5\x80\x80\x80", false},

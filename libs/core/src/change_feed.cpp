@@ -42,7 +42,8 @@ Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono
   bool answer_now;
   {
     std::lock_guard lock(mutex_);
-    answer_now = !(since >= version_ && epoch == epoch_) || closed_ || max_wait.count() <= 0;
+    // A reader ahead of us (a restored database) is answered at once too: in full.
+    answer_now = since != version_ || epoch != epoch_ || closed_ || max_wait.count() <= 0;
   }
   if (answer_now) return build_(since, epoch);  // outside the lock: building reads storage
   return Deferred{[this, since, epoch, max_wait](Responder responder) {
@@ -77,7 +78,7 @@ void ChangeFeed::loop() {
     auto next_deadline = now + std::chrono::seconds(1);
     std::vector<Waiter> due;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (closed_ || it->since < version_ || it->deadline <= now) {
+      if (closed_ || it->since != version_ || it->deadline <= now) {
         due.push_back(std::move(*it));
         it = waiters_.erase(it);
       } else {

@@ -22,6 +22,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -98,25 +99,40 @@ void raise_fd_limit() {
   }
 }
 
+// Whether a shard's event loop still takes work. Replies may complete on threads the server does
+// not own (change feeds, fetchers); once the server stops, they must not touch the loop.
+struct ShardLiveness {
+  explicit ShardLiveness(Executor e) : executor(e) {}
+  std::mutex mutex;
+  bool alive = true;
+  Executor executor;
+};
+
 // The completion slot behind a Responder: hands the reply back to the connection's own thread.
+// The shard's own work guard keeps its loop running while a reply is pending.
 template <class CompletionHandler>
 class ReplySlot final : public Responder::Slot {
  public:
-  explicit ReplySlot(CompletionHandler handler)
-      : handler_(std::move(handler)), work_(net::make_work_guard(net::get_associated_executor(handler_))) {}
+  ReplySlot(CompletionHandler handler, std::shared_ptr<ShardLiveness> shard)
+      : handler_(std::move(handler)), shard_(std::move(shard)) {}
   ~ReplySlot() override {
     if (!done_.load()) complete(error_response(500, "internal error: the request was dropped"));
   }
   void complete(Response response) override {
     if (done_.exchange(true)) return;
-    auto executor = work_.get_executor();
-    net::post(executor, [h = std::move(handler_), r = std::move(response)]() mutable { h(std::move(r)); });
-    work_.reset();
+    std::lock_guard lock(shard_->mutex);
+    if (!shard_->alive) {
+      // The server has stopped: its connections and their coroutines are gone with it.
+      // Destroying the handler would touch them, so it is deliberately let go.
+      new CompletionHandler(std::move(handler_));
+      return;
+    }
+    net::post(shard_->executor, [h = std::move(handler_), r = std::move(response)]() mutable { h(std::move(r)); });
   }
 
  private:
   CompletionHandler handler_;
-  net::executor_work_guard<net::associated_executor_t<CompletionHandler>> work_;
+  std::shared_ptr<ShardLiveness> shard_;
   std::atomic<bool> done_{false};
 };
 
@@ -134,6 +150,7 @@ struct Server::Impl {
   struct Shard {
     net::io_context ioc{1};
     std::unordered_set<Connection*> connections;  // touched only by this shard's thread
+    std::shared_ptr<ShardLiveness> liveness = std::make_shared<ShardLiveness>(ioc.get_executor());
   };
   static constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
@@ -205,18 +222,18 @@ struct Server::Impl {
   }
 
   // Waits, without blocking the thread, for a Deferred reply.
-  Task<Response> await_reply(std::function<void(Responder)> start) {
+  Task<Response> await_reply(Shard& shard, std::function<void(Responder)> start) {
     co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>&, void(Response)>(
-        [&start](auto handler) {
+        [&start, &shard](auto handler) {
           using H = decltype(handler);
-          start(Responder(std::make_shared<ReplySlot<H>>(std::move(handler))));
+          start(Responder(std::make_shared<ReplySlot<H>>(std::move(handler), shard.liveness)));
         },
         use_task);
   }
 
-  Task<Response> dispatch(const Router::Endpoint& endpoint, Request& req) {
+  Task<Response> dispatch(Shard& shard, const Router::Endpoint& endpoint, Request& req) {
     if (endpoint.options.blocking) {
-      co_return co_await await_reply([this, &endpoint, &req](Responder responder) {
+      co_return co_await await_reply(shard, [this, &endpoint, &req](Responder responder) {
         workers->post([this, &endpoint, &req, responder] {
           Reply reply = invoke(endpoint, req);
           if (auto* r = std::get_if<Response>(&reply))
@@ -229,7 +246,8 @@ struct Server::Impl {
     Reply reply = invoke(endpoint, req);
     if (auto* r = std::get_if<Response>(&reply)) co_return std::move(*r);
     auto& deferred = std::get<Deferred>(reply);
-    co_return co_await await_reply([this, &deferred](Responder responder) { start_deferred(deferred, responder); });
+    co_return co_await await_reply(shard,
+                                   [this, &deferred](Responder responder) { start_deferred(deferred, responder); });
   }
 
   // --- one connection -----------------------------------------------------------------------
@@ -269,7 +287,7 @@ struct Server::Impl {
     Connection conn{std::move(socket)};
     shard.connections.insert(&conn);
     try {
-      co_await serve(conn);
+      co_await serve(shard, conn);
     } catch (...) {
       // The peer went away mid-write or a deadline passed: nothing to answer.
     }
@@ -280,7 +298,7 @@ struct Server::Impl {
     open.fetch_sub(1);
   }
 
-  Task<void> serve(Connection& conn) {
+  Task<void> serve(Shard& shard, Connection& conn) {
     beast::flat_buffer buffer;
     beast::error_code ec;
     while (!draining.load(std::memory_order_relaxed)) {
@@ -353,7 +371,7 @@ struct Server::Impl {
       Response resp;
       if (match.endpoint) {
         req.params = std::move(match.params);
-        resp = co_await dispatch(*match.endpoint, req);
+        resp = co_await dispatch(shard, *match.endpoint, req);
       } else if (!match.allow.empty()) {
         resp = error_response(405, "method " + std::string(head.method_string()) + " not allowed on " +
                                        std::string(req.path) + "; allowed: " + match.allow);
@@ -492,6 +510,10 @@ std::size_t Server::finish_stop(std::chrono::milliseconds deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   d.workers->join();
+  for (auto& s : d.shards) {
+    std::lock_guard lock(s->liveness->mutex);
+    s->liveness->alive = false;
+  }
   for (auto& g : d.guards) g.reset();
   for (auto& s : d.shards) s->ioc.stop();
   for (auto& t : d.threads) t.join();

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace toggle {
 
@@ -47,7 +48,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   auto secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);  // floor, also before 1970
   int millis = static_cast<int>(ms - secs * 1000);
   // Every evaluation stamps its event: format the date and time once per second per thread.
-  thread_local long long cached_secs = -1;
+  thread_local long long cached_secs = std::numeric_limits<long long>::min();
   thread_local char prefix[32];
   if (secs != cached_secs) {
     std::time_t tt = static_cast<std::time_t>(secs);

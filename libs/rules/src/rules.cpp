@@ -25,6 +25,8 @@ bool is_control_byte(unsigned char c) noexcept { return c < 0x20 || c == 0x7f; }
 
 bool is_valid_flag_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > kMaxFlagNameLength) return false;
+  // "." and ".." cannot be addressed in a URL path (/flags/..): clients and proxies resolve them.
+  if (name == "." || name == "..") return false;
   for (unsigned char c : name) {
     if (!kFlagNameChars[c]) return false;
   }

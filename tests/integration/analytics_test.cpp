@@ -1,0 +1,280 @@
+// analytics-service: EventStore on a real SQLite file, and the HTTP API served in-process behind a
+// real auth-service.
+#include <set>
+
+#include "harness.hpp"
+
+namespace itest {
+namespace {
+
+using toggle::analytics::Event;
+using toggle::analytics::EventStore;
+
+Event event(const std::string& id, const std::string& flag, bool result, const std::string& timestamp,
+            const std::string& user = "user-1") {
+  return Event{id, user, flag, result, timestamp};
+}
+
+// "2026-01-01T00:00:00.000Z" + n milliseconds (n < 1000).
+std::string ts(int n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2026-01-01T00:00:00.%03dZ", n);
+  return buf;
+}
+
+json event_json(const std::string& id, const std::string& flag = "f", bool result = true, int n = 0) {
+  return {{"event_id", id}, {"user_id", "user-" + id}, {"flag_name", flag}, {"result", result}, {"timestamp", ts(n)}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventStore
+
+class EventStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(dir.file("analytics.db"));
+  EventStore store{*db};
+};
+
+TEST_F(EventStoreTest, StoringTheSameBatchTwiceStoresItOnce) {
+  std::vector<Event> batch = {event("e1", "f", true, ts(1)), event("e2", "f", false, ts(2)),
+                              event("e3", "g", true, ts(3))};
+  EXPECT_EQ(store.store(batch), 3u);
+  EXPECT_EQ(store.store(batch), 0u) << "every event_id was stored before";
+  EXPECT_EQ(store.recent(std::nullopt, 100).size(), 3u);
+  auto f = store.summary("f");
+  EXPECT_EQ(f.true_count, 1);
+  EXPECT_EQ(f.false_count, 1) << "duplicates are not counted";
+
+  // A batch that is partly new stores only the new part.
+  batch.push_back(event("e4", "f", true, ts(4)));
+  EXPECT_EQ(store.store(batch), 1u);
+  EXPECT_EQ(store.summary("f").true_count, 2);
+  EXPECT_EQ(store.recent(std::nullopt, 100).size(), 4u);
+
+  // A duplicate id inside one batch is stored once as well.
+  EXPECT_EQ(store.store({event("e5", "f", true, ts(5)), event("e5", "f", true, ts(5))}), 1u);
+  EXPECT_EQ(store.summary("f").true_count, 3);
+  EXPECT_EQ(store.store({}), 0u);
+}
+
+TEST_F(EventStoreTest, SummaryCountsPerFlag) {
+  std::vector<Event> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(event("t" + std::to_string(i), "checkout", true, ts(i)));
+  for (int i = 0; i < 3; ++i) batch.push_back(event("f" + std::to_string(i), "checkout", false, ts(i)));
+  batch.push_back(event("o", "other", false, ts(0)));
+  ASSERT_EQ(store.store(batch), 11u);
+  auto s = store.summary("checkout");
+  EXPECT_EQ(s.true_count, 7);
+  EXPECT_EQ(s.false_count, 3);
+  auto o = store.summary("other");
+  EXPECT_EQ(o.true_count, 0);
+  EXPECT_EQ(o.false_count, 1);
+  auto none = store.summary("never-evaluated");
+  EXPECT_EQ(none.true_count, 0);
+  EXPECT_EQ(none.false_count, 0);
+}
+
+TEST_F(EventStoreTest, RecentIsNewestFirstWithLimitAndFlagFilter) {
+  // Stored out of order: recent() orders by the events' timestamps.
+  ASSERT_EQ(store.store({event("b", "f", true, ts(20)), event("a", "g", false, ts(10)), event("d", "f", false, ts(40)),
+                         event("c", "g", true, ts(30))}),
+            4u);
+  auto all = store.recent(std::nullopt, 100);
+  std::vector<std::string> ids;
+  for (const auto& e : all) ids.push_back(e.event_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"d", "c", "b", "a"}));
+  EXPECT_EQ(all[0].flag_name, "f");
+  EXPECT_FALSE(all[0].result);
+  EXPECT_EQ(all[0].timestamp, ts(40));
+  EXPECT_EQ(all[0].user_id, "user-1");
+
+  auto two = store.recent(std::nullopt, 2);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].event_id, "d");
+  EXPECT_EQ(two[1].event_id, "c");
+
+  auto g = store.recent("g", 100);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].event_id, "c");
+  EXPECT_TRUE(g[0].result);
+  EXPECT_EQ(g[1].event_id, "a");
+  EXPECT_EQ(store.recent("g", 1).size(), 1u);
+  EXPECT_TRUE(store.recent("nothing", 100).empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+
+class AnalyticsApiTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  AuthService auth{dir};
+  AnalyticsService analytics{dir, auth.url()};
+  std::string key = auth.create_key("dashboard");
+
+  toggle::ClientResponse post_events(const json& batch, const std::string& with_key = kServiceKey) {
+    return call("POST", analytics.url() + "/events", with_key, batch.dump());
+  }
+  toggle::ClientResponse get(const std::string& path_and_query, const std::string& with_key = "") {
+    return call("GET", analytics.url() + path_and_query, with_key.empty() ? key : with_key);
+  }
+};
+
+TEST_F(AnalyticsApiTest, PostedBatchIsStoredOnce) {
+  json batch = json::array({event_json("e1", "f", true, 1), event_json("e2", "f", false, 2)});
+  auto first = post_events(batch);
+  ASSERT_EQ(first.status, 200) << describe(first);
+  EXPECT_EQ(body_of(first), json({{"stored", 2}, {"duplicates", 0}}));
+  auto again = post_events(batch);
+  ASSERT_EQ(again.status, 200) << describe(again);
+  EXPECT_EQ(body_of(again), json({{"stored", 0}, {"duplicates", 2}}));
+  EXPECT_EQ(analytics.store().recent(std::nullopt, 100).size(), 2u);
+  EXPECT_EQ(post_events(json::array()).status, 200) << "an empty batch is fine";
+}
+
+TEST_F(AnalyticsApiTest, OnlyTheServiceKeyMayPost) {
+  json batch = json::array({event_json("e1")});
+  EXPECT_EQ(call("POST", analytics.url() + "/events", "", batch.dump()).status, 401);
+  EXPECT_EQ(post_events(batch, "tm_key_wrong").status, 403);
+  EXPECT_EQ(post_events(batch, key).status, 403) << "a valid API key is not the service key";
+  EXPECT_EQ(post_events(batch, kMasterKey).status, 403);
+  EXPECT_TRUE(analytics.store().recent(std::nullopt, 100).empty());
+  auto bare = call_with_headers("POST", analytics.url() + "/events", {{"Authorization", kServiceKey}}, batch.dump());
+  EXPECT_EQ(bare.status, 200) << describe(bare);
+}
+
+TEST_F(AnalyticsApiTest, IngestionDoesNotNeedAuthService) {
+  auth.stop();
+  auto res = post_events(json::array({event_json("e1")}));
+  EXPECT_EQ(res.status, 200) << describe(res);
+  EXPECT_EQ(get("/summary?flag_name=f", "tm_key_not_cached").status, 503) << "queries do need it";
+}
+
+TEST_F(AnalyticsApiTest, BodyMustBeAJsonArray) {
+  for (std::string body : {"{}", R"({"events":[]})", "[", "not json", "\"x\"", ""}) {
+    SCOPED_TRACE(body);
+    auto res = call("POST", analytics.url() + "/events", kServiceKey, body);
+    EXPECT_EQ(res.status, 400) << describe(res);
+  }
+}
+
+TEST_F(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
+  struct Case {
+    json bad_event;
+    std::string field;
+  };
+  json good = event_json("ok");
+  auto without = [&](const char* field) {
+    json e = event_json("x");
+    e.erase(field);
+    return e;
+  };
+  auto with = [&](const char* field, json value) {
+    json e = event_json("x");
+    e[field] = std::move(value);
+    return e;
+  };
+  const std::vector<Case> cases = {
+      {without("event_id"), "events[1].event_id"},
+      {with("event_id", ""), "events[1].event_id"},
+      {with("event_id", std::string(65, 'e')), "events[1].event_id"},
+      {with("event_id", 7), "events[1].event_id"},
+      {without("user_id"), "events[1].user_id"},
+      {with("user_id", std::string(257, 'u')), "events[1].user_id"},
+      {without("flag_name"), "events[1].flag_name"},
+      {with("flag_name", "a/b"), "events[1].flag_name"},
+      {with("flag_name", std::string(101, 'f')), "events[1].flag_name"},
+      {without("result"), "events[1].result"},
+      {with("result", "true"), "events[1].result"},
+      {with("result", nullptr), "events[1].result"},
+      {without("timestamp"), "events[1].timestamp"},
+      {with("timestamp", 1700000000), "events[1].timestamp"},
+      {json("event"), "events[1]"},
+      {json::array(), "events[1]"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.bad_event.dump());
+    auto res = post_events(json::array({good, c.bad_event}));
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_NE(error_of(res).find(c.field), std::string::npos) << res.body;
+  }
+  EXPECT_TRUE(analytics.store().recent(std::nullopt, 100).empty()) << "a refused batch stores nothing";
+}
+
+TEST_F(AnalyticsApiTest, BatchOfMoreThan10000EventsIs413) {
+  json batch = json::array();
+  for (int i = 0; i < 10001; ++i) batch.push_back(event_json("e" + std::to_string(i), "f", i % 2 == 0, i % 1000));
+  auto res = call("POST", analytics.url() + "/events", kServiceKey, batch.dump(), 20000ms);
+  EXPECT_EQ(res.status, 413) << describe(res);
+  EXPECT_TRUE(analytics.store().recent(std::nullopt, 10).empty());
+
+  batch.erase(batch.size() - 1);
+  auto most = call("POST", analytics.url() + "/events", kServiceKey, batch.dump(), 20000ms);
+  ASSERT_EQ(most.status, 200) << describe(most);
+  EXPECT_EQ(body_of(most)["stored"], 10000);
+  auto s = analytics.store().summary("f");
+  EXPECT_EQ(s.true_count + s.false_count, 10000);
+}
+
+TEST_F(AnalyticsApiTest, QueriesNeedAValidKey) {
+  for (std::string path : {"/events", "/summary?flag_name=f"}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(call("GET", analytics.url() + path).status, 401);
+    EXPECT_EQ(call("GET", analytics.url() + path, "tm_key_invalid").status, 401);
+    EXPECT_EQ(call("GET", analytics.url() + path, kMasterKey).status, 401);
+    EXPECT_EQ(get(path).status, 200);
+    EXPECT_EQ(get(path, kServiceKey).status, 200) << "the service key is an API key too";
+  }
+}
+
+TEST_F(AnalyticsApiTest, EventsListIsNewestFirstWithLimits) {
+  json batch = json::array();
+  for (int i = 0; i < 150; ++i) batch.push_back(event_json("e" + std::to_string(i), i < 100 ? "f" : "g", true, i));
+  ASSERT_EQ(post_events(batch).status, 200);
+
+  auto def = get("/events");
+  ASSERT_EQ(def.status, 200) << describe(def);
+  json list = body_of(def);
+  ASSERT_EQ(list.size(), 100u) << "default limit";
+  EXPECT_EQ(list[0]["event_id"], "e149");
+  EXPECT_EQ(list[99]["event_id"], "e50");
+  EXPECT_EQ(list[0], event_json("e149", "g", true, 149));
+
+  EXPECT_EQ(body_of(get("/events?limit=10000")).size(), 150u);
+  json five = body_of(get("/events?limit=5&flag_name=f"));
+  ASSERT_EQ(five.size(), 5u);
+  EXPECT_EQ(five[0]["event_id"], "e99");
+  for (const auto& e : five) EXPECT_EQ(e["flag_name"], "f");
+  EXPECT_EQ(body_of(get("/events?flag_name=g")).size(), 50u);
+  EXPECT_EQ(body_of(get("/events?flag_name=none")).size(), 0u);
+
+  for (std::string limit : {"0", "10001", "-1", "abc", "", "1.5", "99999999999"}) {
+    SCOPED_TRACE(limit);
+    auto res = get("/events?limit=" + limit);
+    EXPECT_EQ(res.status, 400) << describe(res);
+  }
+  EXPECT_EQ(get("/events?flag_name=a%2Fb").status, 400);
+}
+
+TEST_F(AnalyticsApiTest, SummaryCountsAndNeedsAFlagName) {
+  json batch = json::array();
+  for (int i = 0; i < 5; ++i) batch.push_back(event_json("t" + std::to_string(i), "checkout", true, i));
+  for (int i = 0; i < 2; ++i) batch.push_back(event_json("f" + std::to_string(i), "checkout", false, i));
+  ASSERT_EQ(post_events(batch).status, 200);
+  ASSERT_EQ(post_events(batch).status, 200);  // delivered twice, counted once
+
+  auto res = get("/summary?flag_name=checkout");
+  ASSERT_EQ(res.status, 200) << describe(res);
+  EXPECT_EQ(body_of(res), json({{"flag_name", "checkout"}, {"total", 7}, {"true", 5}, {"false", 2}}));
+  EXPECT_EQ(body_of(get("/summary?flag_name=unknown")),
+            json({{"flag_name", "unknown"}, {"total", 0}, {"true", 0}, {"false", 0}}));
+
+  EXPECT_EQ(get("/summary").status, 400);
+  EXPECT_NE(error_of(get("/summary")).find("flag_name"), std::string::npos);
+  EXPECT_EQ(get("/summary?flag_name=").status, 400);
+  EXPECT_EQ(get("/summary?flag_name=a%20b").status, 400);
+}
+
+}  // namespace
+}  // namespace itest

@@ -1,0 +1,294 @@
+// auth-service: KeyStore on a real SQLite file, and the HTTP API served in-process.
+#include <regex>
+#include <set>
+
+#include "harness.hpp"
+
+namespace itest {
+namespace {
+
+using toggle::auth::KeyStore;
+using toggle::crypto::sha256_hex;
+
+std::int64_t count_rows(const std::string& db_path, const std::string& where, std::string_view param) {
+  auto db = toggle::sql::open_sqlite(db_path);
+  return db->exec("SELECT COUNT(*) FROM api_keys WHERE " + where, {param}).rows.at(0).integer(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// KeyStore
+
+class KeyStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string path = dir.file("auth.db");
+  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(path);
+  KeyStore store{*db};
+};
+
+TEST_F(KeyStoreTest, CreateThenFindActiveByHash) {
+  auto created = store.create("ci", sha256_hex("tm_key_a"));
+  EXPECT_GT(created.id, 0);
+  EXPECT_EQ(created.name, "ci");
+  EXPECT_TRUE(created.is_active);
+  EXPECT_TRUE(is_iso8601_utc(created.created_at)) << created.created_at;
+  EXPECT_FALSE(created.revoked_at);
+
+  auto found = store.find_active(sha256_hex("tm_key_a"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, created.id);
+  EXPECT_EQ(found->name, "ci");
+  EXPECT_FALSE(store.find_active(sha256_hex("tm_key_b")));
+}
+
+TEST_F(KeyStoreTest, SameHashTwiceIsAConflict) {
+  store.create("one", sha256_hex("tm_key_a"));
+  try {
+    store.create("two", sha256_hex("tm_key_a"));
+    FAIL() << "a second key with the same hash was stored";
+  } catch (const toggle::sql::Error& e) {
+    EXPECT_EQ(e.kind(), toggle::sql::ErrorKind::conflict);
+  }
+}
+
+TEST_F(KeyStoreTest, ListIsOrderedById) {
+  auto a = store.create("first", sha256_hex("a"));
+  auto b = store.create("second", sha256_hex("b"));
+  auto keys = store.list();
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].id, a.id);
+  EXPECT_EQ(keys[0].name, "first");
+  EXPECT_EQ(keys[1].id, b.id);
+  EXPECT_EQ(keys[1].name, "second");
+  EXPECT_LT(a.id, b.id);
+}
+
+TEST_F(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
+  auto k = store.create("ci", sha256_hex("tm_key_a"));
+  EXPECT_TRUE(store.revoke(k.id));
+  EXPECT_FALSE(store.find_active(sha256_hex("tm_key_a")));
+  auto listed = store.list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_FALSE(listed[0].is_active);
+  ASSERT_TRUE(listed[0].revoked_at);
+  EXPECT_TRUE(is_iso8601_utc(*listed[0].revoked_at)) << *listed[0].revoked_at;
+  std::string first_revoked_at = *listed[0].revoked_at;
+
+  EXPECT_TRUE(store.revoke(k.id)) << "revoking twice is not an error";
+  EXPECT_EQ(*store.list()[0].revoked_at, first_revoked_at) << "a second revoke must not move revoked_at";
+  EXPECT_FALSE(store.revoke(k.id + 1000)) << "unknown id";
+}
+
+TEST_F(KeyStoreTest, EnsureOfARevokedHashKeepsItRevoked) {
+  auto k = store.create("service", sha256_hex("tm_key_service"));
+  ASSERT_TRUE(store.revoke(k.id));
+  EXPECT_FALSE(store.ensure("service", sha256_hex("tm_key_service")));
+  EXPECT_FALSE(store.find_active(sha256_hex("tm_key_service")));
+  EXPECT_EQ(count_rows(path, "key_hash = $1", sha256_hex("tm_key_service")), 1);
+}
+
+TEST_F(KeyStoreTest, EnsureTwiceStoresOneRow) {
+  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
+  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
+  EXPECT_EQ(count_rows(path, "key_hash = $1", sha256_hex("tm_key_service")), 1);
+  EXPECT_TRUE(store.find_active(sha256_hex("tm_key_service")));
+  EXPECT_EQ(store.list().size(), 1u);
+}
+
+TEST_F(KeyStoreTest, ReopeningTheFileKeepsKeysAndReappliesNoMigration) {
+  auto k = store.create("ci", sha256_hex("tm_key_a"));
+  store.revoke(store.create("old", sha256_hex("tm_key_b")).id);
+  db.reset();
+  auto reopened = toggle::sql::open_sqlite(path);
+  KeyStore again(*reopened);
+  auto found = again.find_active(sha256_hex("tm_key_a"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, k.id);
+  EXPECT_FALSE(again.find_active(sha256_hex("tm_key_b")));
+  EXPECT_EQ(again.list().size(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+
+class AuthApiTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  AuthService auth{dir};
+
+  toggle::ClientResponse create(const std::string& path, const std::string& body, const std::string& key = kMasterKey) {
+    return call("POST", auth.url() + path, key, body);
+  }
+  toggle::ClientResponse validate(const std::string& key, const std::string& method = "GET") {
+    return call(method, auth.url() + "/validate", key);
+  }
+};
+
+TEST_F(AuthApiTest, CreateKeyOnBothPathsAnswers201WithTheKeyShownOnce) {
+  const std::regex key_shape("^tm_key_[0-9a-f]{64}$");
+  std::set<std::string> keys;
+  for (std::string path : {"/admin/keys", "/keys"}) {
+    SCOPED_TRACE(path);
+    auto res = create(path, R"({"name":"ci-pipeline"})");
+    ASSERT_EQ(res.status, 201) << describe(res);
+    json j = body_of(res);
+    ASSERT_TRUE(j.is_object()) << res.body;
+    for (const char* field : {"id", "name", "key", "message", "created_at"})
+      EXPECT_TRUE(j.contains(field)) << "missing " << field << " in " << res.body;
+    EXPECT_TRUE(j["id"].is_number_integer());
+    EXPECT_EQ(j["name"], "ci-pipeline");
+    std::string key = j["key"].get<std::string>();
+    EXPECT_TRUE(std::regex_match(key, key_shape)) << key;
+    EXPECT_TRUE(j["message"].is_string() && !j["message"].get<std::string>().empty());
+    EXPECT_TRUE(is_iso8601_utc(j["created_at"].get<std::string>())) << j["created_at"];
+    EXPECT_FALSE(j.contains("key_hash"));
+    EXPECT_EQ(validate(key).status, 200) << "a new key is valid at once";
+    keys.insert(key);
+  }
+  EXPECT_EQ(keys.size(), 2u) << "keys are random";
+}
+
+TEST_F(AuthApiTest, TheDatabaseHoldsOnlyTheSha256OfTheKey) {
+  auto res = create("/admin/keys", R"({"name":"secret-check"})");
+  ASSERT_EQ(res.status, 201) << describe(res);
+  std::string key = body_of(res)["key"].get<std::string>();
+  std::int64_t id = body_of(res)["id"].get<std::int64_t>();
+
+  auto db = toggle::sql::open_sqlite(auth.db_path());
+  auto rows = db->exec("SELECT * FROM api_keys").rows;
+  ASSERT_EQ(rows.size(), 2u);  // the service key and this one
+  for (const auto& row : rows)
+    for (const auto& value : row.values) {
+      ASSERT_TRUE(!value || value->find(key) == std::string::npos) << "the key itself is stored";
+      ASSERT_TRUE(!value || value->find(key.substr(7)) == std::string::npos) << "the key's secret part is stored";
+    }
+  auto mine = db->exec("SELECT key_hash FROM api_keys WHERE id = $1", {id}).rows;
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].text(0), sha256_hex(key));
+
+  // Nor anywhere else on disk (database file, WAL, ...).
+  db.reset();
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(read_file(entry.path()).find(key.substr(7)), std::string::npos) << entry.path();
+}
+
+TEST_F(AuthApiTest, MissingMasterKeyIs401AndWrongOneIs403) {
+  for (std::string path : {"/admin/keys", "/keys"}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(call("POST", auth.url() + path, "", R"({"name":"x"})").status, 401);
+    EXPECT_EQ(create(path, R"({"name":"x"})", "not-the-master-key").status, 403);
+    EXPECT_EQ(create(path, R"({"name":"x"})", kServiceKey).status, 403) << "an API key is not the master key";
+  }
+  EXPECT_EQ(call("GET", auth.url() + "/admin/keys").status, 401);
+  EXPECT_EQ(call("GET", auth.url() + "/admin/keys", "wrong").status, 403);
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1").status, 401);
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1", "wrong").status, 403);
+  // "Bearer" alone (HTTP trims the trailing space) is refused, whether read as no key or a wrong one.
+  int scheme_only =
+      call_with_headers("POST", auth.url() + "/admin/keys", {{"Authorization", "Bearer "}}, R"({"name":"x"})").status;
+  EXPECT_TRUE(scheme_only == 401 || scheme_only == 403) << scheme_only;
+  EXPECT_EQ(auth.store().list().size(), 1u) << "only the service key registered at start";
+}
+
+TEST_F(AuthApiTest, InvalidNamesAre400) {
+  const std::string too_long(101, 'n');
+  for (std::string body : {std::string(R"({})"), std::string(R"({"name":""})"), std::string(R"({"name":null})"),
+                           std::string(R"({"name":42})"), std::string(R"({"name":["a"]})"),
+                           std::string(R"({"name":true})"), json{{"name", too_long}}.dump()}) {
+    SCOPED_TRACE(body);
+    auto res = create("/admin/keys", body);
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_NE(error_of(res).find("name"), std::string::npos) << res.body;
+  }
+  auto longest = create("/admin/keys", json{{"name", std::string(100, 'n')}}.dump());
+  EXPECT_EQ(longest.status, 201) << describe(longest);
+  EXPECT_EQ(auth.store().list().size(), 2u);
+}
+
+TEST_F(AuthApiTest, MalformedOrNonObjectBodyIs400) {
+  for (std::string body : {"{\"name\": ", "not json", "[\"name\"]", "\"name\"", ""}) {
+    SCOPED_TRACE(body);
+    auto res = create("/admin/keys", body);
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_FALSE(error_of(res).empty()) << res.body;
+  }
+}
+
+TEST_F(AuthApiTest, ListShowsKeysWithoutSecrets) {
+  std::string key = auth.create_key("listed");
+  auto res = call("GET", auth.url() + "/admin/keys", kMasterKey);
+  ASSERT_EQ(res.status, 200) << describe(res);
+  EXPECT_EQ(res.body.find(key.substr(7)), std::string::npos);
+  EXPECT_EQ(res.body.find(sha256_hex(key)), std::string::npos);
+  json list = body_of(res);
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 2u);  // the service key and "listed"
+  EXPECT_EQ(list[0]["name"], "service");
+  EXPECT_EQ(list[1]["name"], "listed");
+  for (const auto& k : list) {
+    EXPECT_FALSE(k.contains("key"));
+    EXPECT_FALSE(k.contains("key_hash"));
+    EXPECT_TRUE(k.contains("id"));
+    EXPECT_EQ(k["is_active"], true);
+    EXPECT_TRUE(k["revoked_at"].is_null());
+  }
+}
+
+TEST_F(AuthApiTest, RevokedKeyIsRefusedByValidate) {
+  auto created = create("/admin/keys", R"({"name":"to-revoke"})");
+  ASSERT_EQ(created.status, 201);
+  std::string key = body_of(created)["key"].get<std::string>();
+  std::int64_t id = body_of(created)["id"].get<std::int64_t>();
+  ASSERT_EQ(validate(key).status, 200);
+
+  auto del = call("DELETE", auth.url() + "/admin/keys/" + std::to_string(id), kMasterKey);
+  EXPECT_EQ(del.status, 204) << describe(del);
+  EXPECT_TRUE(del.body.empty()) << del.body;
+  EXPECT_EQ(validate(key).status, 401);
+
+  json list = body_of(call("GET", auth.url() + "/admin/keys", kMasterKey));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1]["is_active"], false);
+  EXPECT_TRUE(is_iso8601_utc(list[1]["revoked_at"].get<std::string>())) << list[1];
+  EXPECT_EQ(validate(kServiceKey).status, 200) << "other keys are untouched";
+
+  // Revoking again is not an error; the key stays revoked.
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/" + std::to_string(id), kMasterKey).status, 204);
+  EXPECT_EQ(validate(key).status, 401);
+}
+
+TEST_F(AuthApiTest, RevokeUnknownIdIs404AndNonNumericIs400) {
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/9999", kMasterKey).status, 404);
+  for (std::string id : {"abc", "1a", "-1", "0", "1.5", "%31%2F", "99999999999999999999"}) {
+    SCOPED_TRACE(id);
+    auto res = call("DELETE", auth.url() + "/admin/keys/" + id, kMasterKey);
+    EXPECT_EQ(res.status, 400) << describe(res);
+  }
+}
+
+TEST_F(AuthApiTest, ValidateAcceptsBearerOrBareKeyWithAnyMethod) {
+  std::string key = auth.create_key();
+  for (std::string method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    SCOPED_TRACE(method);
+    auto bearer = call_with_headers(method, auth.url() + "/validate", {{"Authorization", "Bearer " + key}});
+    EXPECT_EQ(bearer.status, 200) << describe(bearer);
+    auto bare = call_with_headers(method, auth.url() + "/validate", {{"Authorization", key}});
+    EXPECT_EQ(bare.status, 200) << describe(bare);
+    auto missing = call_with_headers(method, auth.url() + "/validate", {});
+    EXPECT_EQ(missing.status, 401) << describe(missing);
+  }
+  json ok = body_of(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", "Bearer " + key}}));
+  EXPECT_EQ(ok["valid"], true);
+  EXPECT_EQ(ok["name"], "it-key");
+}
+
+TEST_F(AuthApiTest, ValidateRefusesUnknownEmptyAndMasterKeys) {
+  EXPECT_EQ(validate("tm_key_" + std::string(64, '0')).status, 401);
+  EXPECT_EQ(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", "Bearer "}}).status, 401);
+  EXPECT_EQ(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", ""}}).status, 401);
+  EXPECT_EQ(validate(kMasterKey).status, 401) << "the master key is not an API key";
+  EXPECT_EQ(validate(kServiceKey).status, 200) << "the service key registered at start";
+}
+
+}  // namespace
+}  // namespace itest

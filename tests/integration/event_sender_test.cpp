@@ -1,0 +1,204 @@
+// evaluation-service's EventSender against a real analytics-service: delivery, the disk spool while
+// analytics is down, draining it when analytics is back on the same port, and the spool surviving
+// a stop.
+#include <set>
+
+#include "harness.hpp"
+
+namespace itest {
+namespace {
+
+using toggle::evaluation::Event;
+using toggle::evaluation::EventSender;
+using toggle::evaluation::SenderOptions;
+
+constexpr const char* kFlag = "sender-flag";
+
+class EventSenderTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  AuthService auth{dir};
+  AnalyticsService analytics{dir, auth.url()};
+  std::string spool_dir = dir.file("spool");
+
+  SenderOptions options(std::chrono::milliseconds flush_interval = 20ms, std::size_t batch_size = 50) {
+    SenderOptions o{analytics.url(), kServiceKey, spool_dir};
+    o.batch_size = batch_size;
+    o.flush_interval = flush_interval;
+    o.timeout = 2000ms;
+    return o;
+  }
+
+  // `n` events with fresh ids; their ids are added to `ids`.
+  std::vector<Event> make_events(int n, std::set<std::string>& ids) {
+    std::vector<Event> out;
+    for (int i = 0; i < n; ++i) {
+      Event e{toggle::crypto::uuid_v4(), "user-" + std::to_string(i), kFlag, i % 3 == 0, toggle::iso8601_now()};
+      ids.insert(e.event_id);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::multiset<std::string> stored_ids() {
+    std::multiset<std::string> ids;
+    for (const auto& e : analytics.store().recent(std::string(kFlag), 10000)) ids.insert(e.event_id);
+    return ids;
+  }
+  std::set<std::string> stored_set() {
+    auto ids = stored_ids();
+    return {ids.begin(), ids.end()};
+  }
+
+  std::vector<fs::path> spool_files() {
+    std::vector<fs::path> files;
+    if (!fs::exists(spool_dir)) return files;
+    for (const auto& entry : fs::directory_iterator(spool_dir))
+      if (entry.path().extension() == ".json") files.push_back(entry.path());
+    return files;
+  }
+  // Event ids found in the spool files.
+  std::set<std::string> spooled_ids() {
+    std::set<std::string> ids;
+    for (const auto& path : spool_files()) {
+      json batch = json::parse(read_file(path), nullptr, false);
+      if (!batch.is_array()) continue;  // being written
+      for (const auto& e : batch) ids.insert(e.at("event_id").get<std::string>());
+    }
+    return ids;
+  }
+};
+
+TEST_F(EventSenderTest, EventsAreDelivered) {
+  EventSender sender(options());
+  sender.start();
+  std::set<std::string> ids;
+  for (auto& e : make_events(120, ids)) sender.emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return stored_set() == ids; })) << "stored " << stored_ids().size() << " of 120";
+  EXPECT_EQ(stored_ids().size(), 120u);
+  EXPECT_EQ(sender.spooled_files(), 0u);
+  EXPECT_TRUE(spool_files().empty());
+  auto s = analytics.store().summary(kFlag);
+  EXPECT_EQ(s.true_count, 40);
+  EXPECT_EQ(s.false_count, 80);
+
+  // The event as analytics stored it.
+  auto one = analytics.store().recent(std::string(kFlag), 10000);
+  ASSERT_FALSE(one.empty());
+  EXPECT_TRUE(is_iso8601_utc(one[0].timestamp));
+  sender.stop(1000ms);
+}
+
+TEST_F(EventSenderTest, SpoolsWhileAnalyticsIsDownAndDrainsItOnceWhenItIsBack) {
+  EventSender sender(options());
+  sender.start();
+  std::set<std::string> before, during, after;
+  for (auto& e : make_events(30, before)) sender.emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return stored_set() == before; }));
+
+  analytics.stop();
+  for (auto& e : make_events(75, during)) sender.emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return spooled_ids() == during; }))
+      << "spooled " << spooled_ids().size() << " of 75 events";
+  EXPECT_GT(sender.spooled_files(), 0u);
+  EXPECT_EQ(sender.spooled_files(), spool_files().size());
+
+  // Events emitted while the spool is not empty queue behind it, on disk, to keep their order.
+  for (auto& e : make_events(10, during)) sender.emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return spooled_ids() == during; }));
+
+  analytics.start();  // same port, same database
+  std::set<std::string> all = before;
+  all.insert(during.begin(), during.end());
+  ASSERT_TRUE(eventually([&] { return stored_set() == all; }, 20000ms))
+      << "stored " << stored_set().size() << " of " << all.size() << "; spool files left: " << spool_files().size();
+  EXPECT_TRUE(eventually([&] { return spool_files().empty() && sender.spooled_files() == 0; }));
+
+  for (auto& e : make_events(20, after)) sender.emit(std::move(e));
+  all.insert(after.begin(), after.end());
+  ASSERT_TRUE(eventually([&] { return stored_set() == all; }));
+  sender.stop(1000ms);
+
+  auto ids = stored_ids();
+  EXPECT_EQ(ids.size(), all.size()) << "every event stored exactly once";
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), all);
+  auto s = analytics.store().summary(kFlag);
+  EXPECT_EQ(static_cast<std::size_t>(s.true_count + s.false_count), all.size()) << "counted exactly once";
+}
+
+TEST_F(EventSenderTest, StopWithAnalyticsDownSpoolsTheBufferForTheNextSender) {
+  analytics.stop();
+  std::set<std::string> ids;
+  {
+    // A long flush interval keeps the events in memory until stop().
+    EventSender sender(options(60000ms, 1000));
+    sender.start();
+    for (auto& e : make_events(40, ids)) sender.emit(std::move(e));
+    EXPECT_TRUE(spool_files().empty()) << "nothing is written before stop()";
+    sender.stop(500ms);
+    EXPECT_EQ(spooled_ids(), ids) << "stop() left the undelivered events in the spool";
+    EXPECT_GT(sender.spooled_files(), 0u);
+  }
+  EXPECT_EQ(spooled_ids(), ids) << "the spool survives the sender";
+
+  analytics.start();
+  EventSender next(options());
+  next.start();
+  ASSERT_TRUE(eventually([&] { return stored_set() == ids; }, 15000ms))
+      << "the new sender delivered " << stored_set().size() << " of " << ids.size();
+  EXPECT_TRUE(eventually([&] { return spool_files().empty(); }));
+  next.stop(1000ms);
+  EXPECT_EQ(stored_ids().size(), ids.size());
+}
+
+TEST_F(EventSenderTest, StopWithAnalyticsUpDeliversTheBuffer) {
+  std::set<std::string> ids;
+  EventSender sender(options(60000ms, 1000));
+  sender.start();
+  for (auto& e : make_events(25, ids)) sender.emit(std::move(e));
+  sender.stop(2000ms);
+  EXPECT_EQ(stored_set(), ids);
+  EXPECT_TRUE(spool_files().empty());
+}
+
+TEST_F(EventSenderTest, LeftoverTemporaryFilesAreRemovedAtStart) {
+  fs::create_directories(spool_dir);
+  {
+    std::ofstream partial(fs::path(spool_dir) / "00000000000000000001-00000000.json.tmp");
+    partial << "[{\"event_id\":";
+  }
+  EventSender sender(options());
+  sender.start();
+  EXPECT_FALSE(fs::exists(fs::path(spool_dir) / "00000000000000000001-00000000.json.tmp"));
+  std::set<std::string> ids;
+  for (auto& e : make_events(5, ids)) sender.emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return stored_set() == ids; }));
+  sender.stop(1000ms);
+}
+
+// Regression (fixed; services/evaluation-service/event_sender.cpp, EventSender::run/stop): stop(deadline) wakes
+// the sender thread, which takes the buffer and tries to deliver it with the full `timeout`; stop()
+// joins it first and only then applies `deadline` to what is left (nothing). With analytics slow to
+// answer (here: its database locked by another writer), stop(200 ms) takes the delivery timeout.
+TEST_F(EventSenderTest, StopKeepsItsDeadlineWhenAnalyticsIsSlow) {
+  auto locker = toggle::sql::open_sqlite(analytics.db_path());
+  auto lock = locker->acquire();
+  lock->exec("BEGIN IMMEDIATE");  // analytics' writes now wait for the lock (busy timeout 5 s)
+
+  SenderOptions o = options(60000ms, 1000);
+  o.timeout = 3000ms;
+  EventSender sender(o);
+  sender.start();
+  std::set<std::string> ids;
+  for (auto& e : make_events(5, ids)) sender.emit(std::move(e));
+  auto started = std::chrono::steady_clock::now();
+  sender.stop(200ms);
+  auto took = std::chrono::steady_clock::now() - started;
+  lock->exec("ROLLBACK");
+  EXPECT_LT(took, 2000ms) << "stop(200ms) took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms";
+  EXPECT_TRUE(eventually([&] { return spooled_ids() == ids || stored_set() == ids; }));
+}
+
+}  // namespace
+}  // namespace itest

@@ -1,0 +1,300 @@
+// targeting-service: RuleStore on a real SQLite file, and the HTTP API served in-process behind a
+// real auth-service. Rules are validated (toggle::rules::parse_rule) and stored canonically.
+#include <future>
+#include <set>
+
+#include "harness.hpp"
+
+namespace itest {
+namespace {
+
+using toggle::targeting::RuleStore;
+using toggle::targeting::RuleUpdate;
+
+// ---------------------------------------------------------------------------------------------
+// RuleStore
+
+class RuleStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(dir.file("targeting.db"));
+  RuleStore store{*db};
+};
+
+TEST_F(RuleStoreTest, CrudConflictAndPartialUpdate) {
+  const std::string fifty = R"({"type":"PERCENTAGE","value":50})";
+  auto created = store.create("f", fifty, true);
+  EXPECT_GT(created.id, 0);
+  EXPECT_EQ(created.flag_name, "f");
+  EXPECT_EQ(created.rules, fifty);
+  EXPECT_TRUE(created.is_enabled);
+  EXPECT_TRUE(is_iso8601_utc(created.created_at));
+  try {
+    store.create("f", fifty, false);
+    FAIL() << "a second rule for one flag";
+  } catch (const toggle::sql::Error& e) {
+    EXPECT_EQ(e.kind(), toggle::sql::ErrorKind::conflict);
+  }
+
+  auto disabled = store.update("f", RuleUpdate{std::nullopt, false});
+  ASSERT_TRUE(disabled);
+  EXPECT_FALSE(disabled->is_enabled);
+  EXPECT_EQ(disabled->rules, fifty) << "COALESCE keeps the unset rule";
+  auto changed = store.update("f", RuleUpdate{R"({"type":"USER_LIST","values":["u1"]})", std::nullopt});
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->rules, R"({"type":"USER_LIST","values":["u1"]})");
+  EXPECT_FALSE(changed->is_enabled) << "COALESCE keeps the unset is_enabled";
+  EXPECT_GT(changed->version, disabled->version);
+  EXPECT_FALSE(store.update("missing", RuleUpdate{std::nullopt, true}));
+
+  store.create("a", fifty, true);
+  auto all = store.list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].flag_name, "a");
+  EXPECT_EQ(all[1].flag_name, "f");
+
+  auto removed = store.remove("f");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, store.version());
+  EXPECT_FALSE(store.get("f"));
+  EXPECT_FALSE(store.remove("f"));
+}
+
+TEST_F(RuleStoreTest, ChangesSince) {
+  store.create("a", R"({"type":"PERCENTAGE","value":10})", true);
+  store.create("b", R"({"type":"PERCENTAGE","value":20})", true);
+  std::string epoch = store.epoch();
+  std::int64_t seen = store.version();
+
+  auto full = store.changes_since(0, epoch);
+  EXPECT_TRUE(full.full);
+  EXPECT_EQ(full.rules.size(), 2u);
+  EXPECT_TRUE(store.changes_since(seen, "other").full);
+  EXPECT_TRUE(store.changes_since(seen + 1, epoch).full);
+
+  store.update("a", RuleUpdate{std::nullopt, false});
+  store.remove("b");
+  auto delta = store.changes_since(seen, epoch);
+  EXPECT_FALSE(delta.full);
+  ASSERT_EQ(delta.rules.size(), 1u);
+  EXPECT_EQ(delta.rules[0].flag_name, "a");
+  EXPECT_FALSE(delta.rules[0].is_enabled);
+  EXPECT_EQ(delta.deleted, std::vector<std::string>{"b"});
+  EXPECT_EQ(delta.version, seen + 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+
+class RuleApiTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  AuthService auth{dir};
+  TargetingService targeting{dir, auth.url()};
+  std::string key = auth.create_key("targeting-admin");
+
+  toggle::ClientResponse req(const std::string& method, const std::string& path, const std::string& body = "") {
+    return call(method, targeting.url() + path, key, body);
+  }
+  toggle::ClientResponse create(const std::string& flag, const json& rules) {
+    return req("POST", "/rules", json{{"flag_name", flag}, {"rules", rules}}.dump());
+  }
+  // The rules column as stored in the SQLite file.
+  std::string stored_text(const std::string& flag) {
+    auto db = toggle::sql::open_sqlite(targeting.db_path());
+    auto rows = db->exec("SELECT rules FROM targeting_rules WHERE flag_name = $1", {flag}).rows;
+    return rows.empty() ? "" : rows[0].text(0);
+  }
+};
+
+TEST_F(RuleApiTest, CrudLifecycle) {
+  auto created = req("POST", "/rules", R"({"flag_name":"checkout","rules":{"type":"PERCENTAGE","value":25}})");
+  ASSERT_EQ(created.status, 201) << describe(created);
+  json r = body_of(created);
+  EXPECT_TRUE(r["id"].is_number_integer());
+  EXPECT_EQ(r["flag_name"], "checkout");
+  EXPECT_EQ(r["is_enabled"], true) << "is_enabled defaults to true, as the original";
+  EXPECT_EQ(r["rules"], json({{"type", "PERCENTAGE"}, {"value", 25}}));
+  EXPECT_TRUE(is_iso8601_utc(r["created_at"].get<std::string>())) << r;
+  EXPECT_TRUE(is_iso8601_utc(r["updated_at"].get<std::string>())) << r;
+
+  auto got = req("GET", "/rules/checkout");
+  ASSERT_EQ(got.status, 200) << describe(got);
+  EXPECT_EQ(body_of(got), r);
+
+  EXPECT_EQ(req("POST", "/rules", R"({"flag_name":"checkout","rules":{"type":"PERCENTAGE","value":1}})").status, 409);
+  EXPECT_EQ(body_of(req("GET", "/rules/checkout"))["rules"]["value"], 25);
+
+  ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"beta","rules":{"type":"USER_LIST","values":["u1"]},
+                                      "is_enabled":false})")
+                .status,
+            201);
+  auto list = req("GET", "/rules");
+  ASSERT_EQ(list.status, 200) << describe(list);
+  json all = body_of(list);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["flag_name"], "beta");
+  EXPECT_EQ(all[0]["is_enabled"], false);
+  EXPECT_EQ(all[1]["flag_name"], "checkout");
+
+  auto put = req("PUT", "/rules/checkout", R"({"is_enabled":false})");
+  ASSERT_EQ(put.status, 200) << describe(put);
+  EXPECT_EQ(body_of(put)["is_enabled"], false);
+  EXPECT_EQ(body_of(put)["rules"]["value"], 25) << "partial update keeps the rule";
+  auto patch = req("PATCH", "/rules/checkout", R"({"rules":{"type":"PERCENTAGE","value":75}})");
+  ASSERT_EQ(patch.status, 200) << describe(patch);
+  EXPECT_EQ(body_of(patch)["rules"]["value"], 75);
+  EXPECT_EQ(body_of(patch)["is_enabled"], false) << "partial update keeps is_enabled";
+
+  EXPECT_EQ(req("DELETE", "/rules/checkout").status, 204);
+  EXPECT_EQ(req("GET", "/rules/checkout").status, 404);
+  EXPECT_EQ(req("DELETE", "/rules/checkout").status, 404);
+  EXPECT_EQ(req("PUT", "/rules/checkout", R"({"is_enabled":true})").status, 404);
+  EXPECT_EQ(body_of(req("GET", "/rules")).size(), 1u);
+}
+
+TEST_F(RuleApiTest, PercentageBoundsAndTypes) {
+  int n = 0;
+  for (json value : {json(0), json(100), json(50.5), json(0.0), json(99.99)}) {
+    SCOPED_TRACE(value.dump());
+    auto res = create("ok-" + std::to_string(n++), {{"type", "PERCENTAGE"}, {"value", value}});
+    EXPECT_EQ(res.status, 201) << describe(res);
+  }
+  for (json value : {json(-1), json(101), json(100.0001), json("50"), json(nullptr), json(true), json::array({50})}) {
+    SCOPED_TRACE(value.dump());
+    auto res = create("bad", {{"type", "PERCENTAGE"}, {"value", value}});
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_NE(error_of(res).find("value"), std::string::npos) << res.body;
+  }
+  auto missing = create("bad", {{"type", "PERCENTAGE"}});
+  EXPECT_EQ(missing.status, 400) << describe(missing);
+  EXPECT_EQ(req("GET", "/rules/bad").status, 404) << "nothing invalid was stored";
+}
+
+TEST_F(RuleApiTest, UserListTakesStringsOnly) {
+  auto ok = create("beta", {{"type", "USER_LIST"}, {"values", json::array({"alice", "bob@example.com", "user-123"})}});
+  ASSERT_EQ(ok.status, 201) << describe(ok);
+  EXPECT_EQ(body_of(ok)["rules"]["values"], json({"alice", "bob@example.com", "user-123"}));
+  EXPECT_EQ(create("empty", {{"type", "USER_LIST"}, {"values", json::array()}}).status, 201);
+
+  for (json values : {json::array({"alice", 42}), json::array({nullptr}), json("alice"), json::array({""}),
+                      json::array({std::string(257, 'u')})}) {
+    SCOPED_TRACE(values.dump());
+    auto res = create("bad", {{"type", "USER_LIST"}, {"values", values}});
+    EXPECT_EQ(res.status, 400) << describe(res);
+  }
+  EXPECT_EQ(create("bad", {{"type", "USER_LIST"}}).status, 400);
+  EXPECT_EQ(create("bad", {{"type", "USER_LIST"}, {"value", json::array({"a"})}}).status, 400)
+      << "'value' is the PERCENTAGE key";
+}
+
+TEST_F(RuleApiTest, UnknownTypeNamesTheKnownOnes) {
+  for (json rules : {json({{"type", "GEO"}, {"value", 1}}), json({{"value", 50}}),
+                     json({{"type", "percentage"}, {"value", 5}}), json({{"type", 1}})}) {
+    SCOPED_TRACE(rules.dump());
+    auto res = create("f", rules);
+    EXPECT_EQ(res.status, 400) << describe(res);
+    std::string error = error_of(res);
+    EXPECT_NE(error.find("PERCENTAGE"), std::string::npos) << error;
+    EXPECT_NE(error.find("USER_LIST"), std::string::npos) << error;
+  }
+  for (json rules : {json(nullptr), json("PERCENTAGE"), json::array(), json(50)}) {
+    SCOPED_TRACE(rules.dump());
+    EXPECT_EQ(create("f", rules).status, 400);
+  }
+  EXPECT_EQ(req("POST", "/rules", R"({"flag_name":"f"})").status, 400) << "rules is required";
+  EXPECT_EQ(create("f", {{"type", "PERCENTAGE"}, {"value", 5}, {"extra", 1}}).status, 400) << "unknown key";
+}
+
+TEST_F(RuleApiTest, RulesAreStoredAndReturnedCanonically) {
+  // Key order, spacing and 50.0 vs 50 as the client wrote them do not survive: one canonical form.
+  ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"p","rules":{ "value" : 50.0 , "type" : "PERCENTAGE" }})").status,
+            201);
+  EXPECT_EQ(stored_text("p"), R"({"type":"PERCENTAGE","value":50})");
+  auto got = req("GET", "/rules/p");
+  EXPECT_NE(got.body.find(R"("rules":{"type":"PERCENTAGE","value":50})"), std::string::npos) << got.body;
+
+  ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"h","rules":{"type":"PERCENTAGE","value":50.5}})").status, 201);
+  EXPECT_EQ(stored_text("h"), R"({"type":"PERCENTAGE","value":50.5})");
+
+  ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"u","rules":{"values":["z","a","z"],"type":"USER_LIST"}})").status,
+            201);
+  EXPECT_EQ(stored_text("u"), R"({"type":"USER_LIST","values":["z","a","z"]})") << "order and duplicates kept";
+  EXPECT_EQ(body_of(req("GET", "/rules/u"))["rules"],
+            json({{"type", "USER_LIST"}, {"values", json::array({"z", "a", "z"})}}));
+
+  ASSERT_EQ(req("PUT", "/rules/p", R"({"rules":{"value":1e1,"type":"PERCENTAGE"}})").status, 200);
+  EXPECT_EQ(stored_text("p"), R"({"type":"PERCENTAGE","value":10})");
+}
+
+TEST_F(RuleApiTest, UpdateValidation) {
+  ASSERT_EQ(create("f", {{"type", "PERCENTAGE"}, {"value", 5}}).status, 201);
+  for (std::string body :
+       {R"({})", R"({"enabled":true})", R"({"rules":{"type":"PERCENTAGE","value":101}})", R"({"rules":null})",
+        R"({"is_enabled":"no"})", R"({"flag_name":"g","is_enabled":false})", "{", "[]"}) {
+    SCOPED_TRACE(body);
+    auto res = req("PUT", "/rules/f", body);
+    EXPECT_EQ(res.status, 400) << describe(res);
+  }
+  json r = body_of(req("GET", "/rules/f"));
+  EXPECT_EQ(r["rules"]["value"], 5) << "refused updates change nothing";
+  EXPECT_EQ(r["is_enabled"], true);
+}
+
+TEST_F(RuleApiTest, FlagNamesAreChecked) {
+  for (std::string name : {std::string(101, 'x'), std::string("a/b"), std::string("a b"), std::string("")}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(create(name, {{"type", "PERCENTAGE"}, {"value", 5}}).status, 400);
+  }
+  EXPECT_EQ(req("POST", "/rules", R"({"flag_name":null,"rules":{"type":"PERCENTAGE","value":5}})").status, 400);
+  EXPECT_EQ(req("GET", "/rules/a%2Fb").status, 400);
+  EXPECT_EQ(req("DELETE", "/rules/a%20b").status, 400);
+  EXPECT_EQ(create(std::string(100, 'x'), {{"type", "PERCENTAGE"}, {"value", 5}}).status, 201);
+}
+
+TEST_F(RuleApiTest, KeysAreRequiredAndAuthOutageIs503) {
+  EXPECT_EQ(call("GET", targeting.url() + "/rules").status, 401);
+  EXPECT_EQ(call("GET", targeting.url() + "/rules", "tm_key_unknown").status, 401);
+  EXPECT_EQ(call("POST", targeting.url() + "/rules", "", R"({"flag_name":"f","rules":{"type":"PERCENTAGE","value":1}})")
+                .status,
+            401);
+  EXPECT_EQ(call("GET", targeting.url() + "/changes").status, 401);
+  std::string fresh = auth.create_key("fresh");
+  auth.stop();
+  auto res = call("GET", targeting.url() + "/rules", fresh);
+  EXPECT_EQ(res.status, 503) << describe(res);
+}
+
+TEST_F(RuleApiTest, ParkedLongPollIsAnsweredByAWrite) {
+  ASSERT_EQ(create("f", {{"type", "PERCENTAGE"}, {"value", 5}}).status, 201);
+  json now = body_of(req("GET", "/changes?since=0"));
+  ASSERT_EQ(now["rules"].size(), 1u);
+  EXPECT_EQ(now["rules"][0]["rules"], json({{"type", "PERCENTAGE"}, {"value", 5}}));
+  std::int64_t version = now["version"].get<std::int64_t>();
+  std::string url = targeting.url() + "/changes?since=" + std::to_string(version) +
+                    "&epoch=" + now["epoch"].get<std::string>() + "&wait_ms=5000";
+  auto poll = std::async(std::launch::async, [&] { return call("GET", url, key, "", 10000ms); });
+  ASSERT_EQ(poll.wait_for(300ms), std::future_status::timeout);
+  ASSERT_EQ(req("PUT", "/rules/f", R"({"rules":{"type":"USER_LIST","values":["x"]}})").status, 200);
+  ASSERT_EQ(poll.wait_for(4000ms), std::future_status::ready);
+  json d = body_of(poll.get());
+  EXPECT_EQ(d["full"], false);
+  ASSERT_EQ(d["rules"].size(), 1u);
+  EXPECT_EQ(d["rules"][0]["flag_name"], "f");
+  EXPECT_EQ(d["rules"][0]["rules"], json({{"type", "USER_LIST"}, {"values", json::array({"x"})}}));
+}
+
+TEST_F(RuleApiTest, UserListOfTheDocumentedMaximumIsAccepted) {
+  json values = json::array();
+  for (int i = 0; i < 10000; ++i) values.push_back("user-" + std::to_string(100000 + i));
+  auto res = create("big", {{"type", "USER_LIST"}, {"values", values}});
+  ASSERT_EQ(res.status, 201) << res.status << " " << res.body.substr(0, 300);
+  EXPECT_EQ(body_of(req("GET", "/rules/big"))["rules"]["values"].size(), 10000u);
+  values.push_back("one-too-many");
+  auto over = create("bigger", {{"type", "USER_LIST"}, {"values", values}});
+  EXPECT_EQ(over.status, 400) << describe(over);
+  EXPECT_NE(error_of(over).find("10000"), std::string::npos) << over.body;
+}
+
+}  // namespace
+}  // namespace itest
