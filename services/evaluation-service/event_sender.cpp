@@ -29,13 +29,15 @@ EventMetrics& counters() {
   return m;
 }
 
-// Write-then-rename with fsync, so a crash leaves either the whole batch or nothing.
-bool write_file_durably(const fs::path& path, const std::string& data) {
+// Write-then-rename, so a crash of the process leaves either the whole batch or nothing (the page
+// cache outlives the process). `sync` also forces it to the disk, against a crash of the machine:
+// done at shutdown, not while spooling under load, where an fsync per batch costs the hot path.
+bool write_file(const fs::path& path, const std::string& data, bool sync) {
   fs::path tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && (!sync || ::fsync(fd) == 0);
   ::close(fd);
   if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
   if (!ok) fs::remove(tmp);
@@ -114,9 +116,9 @@ void EventSender::scan_spool() {
   spool_count_ = spool_files_.size();
 }
 
-bool EventSender::deliver(const std::string& body, std::size_t count) {
+bool EventSender::deliver(const std::string& body, std::size_t count, std::chrono::milliseconds timeout) {
   auto res = client_.send(
-      {"POST", opt_.analytics_url + "/events", {{"Authorization", "Bearer " + opt_.api_key}}, body, opt_.timeout});
+      {"POST", opt_.analytics_url + "/events", {{"Authorization", "Bearer " + opt_.api_key}}, body, timeout});
   if (res.status == 200) {
     counters().delivered.inc(count);
     return true;
@@ -142,7 +144,7 @@ void EventSender::spool(const std::string& body, std::size_t count) {
   std::snprintf(name, sizeof name, "%020lld-%08llu.json", static_cast<long long>(ms.count()),
                 static_cast<unsigned long long>(spool_seq_++));
   fs::path path = fs::path(opt_.spool_dir) / name;
-  if (!write_file_durably(path, body)) {
+  if (!write_file(path, body, stopping_.load())) {
     counters().dropped.inc(count);
     log::error("cannot write the event spool: events dropped", {{"path", path.string()}, {"events", count}});
     return;
@@ -153,7 +155,7 @@ void EventSender::spool(const std::string& body, std::size_t count) {
   spool_count_ = spool_files_.size();
 }
 
-bool EventSender::drain_spool_once() {
+bool EventSender::drain_spool_once(std::chrono::milliseconds timeout) {
   const std::string path = spool_files_.front();
   std::ifstream in(path, std::ios::binary);
   std::stringstream data;
@@ -162,7 +164,7 @@ bool EventSender::drain_spool_once() {
   // Count events by their ids to keep the delivered counter honest.
   std::size_t count = 0;
   for (std::size_t pos = 0; (pos = body.find("\"event_id\":", pos)) != std::string::npos; ++pos) ++count;
-  if (!deliver(body, count)) return false;
+  if (!deliver(body, count, timeout)) return false;
   fs::remove(path);
   spool_bytes_ -= std::min<std::uint64_t>(spool_bytes_, body.size());
   spool_files_.erase(spool_files_.begin());
@@ -183,8 +185,12 @@ void EventSender::process(std::vector<Event>& events, std::chrono::steady_clock:
       end = i + (end - i) / 2;
       body = to_json_array(&events[i], &events[end]);
     }
-    bool deliverable = spool_files_.empty() && std::chrono::steady_clock::now() < deliver_until;
-    if (!deliverable || !deliver(body, end - i)) spool(body, end - i);
+    // A slow analytics must not hold the sender past its round either: a batch that times out is
+    // spooled and sent again later (analytics stores by event_id, so twice is once).
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deliver_until - std::chrono::steady_clock::now());
+    bool deliverable = spool_files_.empty() && left.count() > 0;
+    if (!deliverable || !deliver(body, end - i, std::clamp(left, std::chrono::milliseconds(50), opt_.timeout)))
+      spool(body, end - i);
     i = end;
   }
   events.clear();
@@ -206,7 +212,9 @@ void EventSender::run() {
     // Retry the spool first (with backoff while analytics stays down), then the fresh events.
     while (!spool_files_.empty() && !stopping_ && std::chrono::steady_clock::now() < deliver_until &&
            std::chrono::steady_clock::now() >= next_retry_) {
-      if (drain_spool_once()) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deliver_until - std::chrono::steady_clock::now());
+      if (drain_spool_once(std::clamp(left, std::chrono::milliseconds(50), opt_.timeout))) {
         backoff_ = std::chrono::milliseconds(200);
         continue;
       }

@@ -51,9 +51,9 @@ class EventSender {
  private:
   void run();
   void process(std::vector<Event>& events, std::chrono::steady_clock::time_point deliver_until);
-  bool deliver(const std::string& body, std::size_t count);
+  bool deliver(const std::string& body, std::size_t count, std::chrono::milliseconds timeout);
   void spool(const std::string& body, std::size_t count);
-  bool drain_spool_once();  // false: analytics still unreachable
+  bool drain_spool_once(std::chrono::milliseconds timeout);  // false: analytics still unreachable
   void scan_spool();
 
   SenderOptions opt_;
