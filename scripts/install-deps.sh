@@ -15,6 +15,7 @@ packages=(
   libssl-dev                                     # SHA-1/256, RAND_bytes, constant-time compare
   libcurl4-openssl-dev                           # service-to-service HTTP client
   libspdlog-dev                                  # structured logs
+  libhiredis-dev redis-server                    # Redis client; the server for tests
   libgtest-dev libgmock-dev                      # unit / integration / end-to-end tests
   libbenchmark-dev                               # evaluator micro-benchmarks
   curl ca-certificates procps                    # scripts: health checks, the seed's curl flow

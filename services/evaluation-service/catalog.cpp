@@ -83,6 +83,21 @@ const Snapshot* Catalog::snapshot() const {
   return cached.snapshot.get();
 }
 
+json Catalog::export_flags() const {
+  std::lock_guard lock(mutex_);
+  json list = json::array();
+  for (const auto& [name, enabled] : flags_) list.push_back({{"name", name}, {"is_enabled", enabled}});
+  return list;
+}
+
+json Catalog::export_rules() const {
+  std::lock_guard lock(mutex_);
+  json list = json::array();
+  for (const auto& [name, r] : rules_)
+    list.push_back({{"flag_name", name}, {"is_enabled", r.enabled}, {"rules", rules::to_json(r.rule)}});
+  return list;
+}
+
 std::size_t Catalog::size() const {
   std::lock_guard lock(mutex_);
   return current_->size();

@@ -34,6 +34,11 @@ class Catalog {
   bool complete() const { return complete_.load(std::memory_order_acquire); }
   std::size_t size() const;
 
+  // The flags / rules as last applied, in the shape of the feeds' replies ("flags": [{name,
+  // is_enabled}], "rules": [{flag_name, is_enabled, rules}]), to share them with other replicas.
+  nlohmann::json export_flags() const;
+  nlohmann::json export_rules() const;
+
  private:
   struct RuleRecord {
     bool enabled;

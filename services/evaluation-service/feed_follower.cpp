@@ -6,8 +6,9 @@
 
 namespace toggle::evaluation {
 
-FeedFollower::FeedFollower(FeedOptions options, std::function<void(const json&)> apply)
-    : opt_(std::move(options)), apply_(std::move(apply)) {}
+FeedFollower::FeedFollower(FeedOptions options, std::function<void(const json&)> apply,
+                           std::function<void(const FeedPosition&, const json&)> on_accepted)
+    : opt_(std::move(options)), apply_(std::move(apply)), on_accepted_(std::move(on_accepted)) {}
 
 FeedFollower::~FeedFollower() { stop(); }
 
@@ -21,22 +22,43 @@ void FeedFollower::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+FeedPosition FeedFollower::position() const {
+  std::lock_guard lock(mutex_);
+  return position_;
+}
+
 void FeedFollower::pause(std::chrono::milliseconds d) {
-  std::unique_lock lock(mutex_);
+  std::unique_lock lock(wake_mutex_);
   wake_.wait_for(lock, d, [this] { return stopping_.load(); });
+}
+
+bool FeedFollower::accept(const FeedPosition& base, const json& reply) {
+  FeedPosition next{reply.at("epoch").get<std::string>(), reply.at("version").get<std::int64_t>()};
+  bool full = reply.at("full").get<bool>();
+  {
+    std::lock_guard lock(mutex_);
+    const auto& at = position_;
+    bool forward = full ? (next.epoch != at.epoch || next.version >= at.version || at.version == 0)
+                        : (next.epoch == at.epoch && base.epoch == at.epoch && base.version <= at.version &&
+                           next.version >= at.version);
+    if (!forward) return false;
+    apply_(reply);  // a reply's rows are their state as of its reading: applying it never goes back
+    position_ = next;
+  }
+  if (on_accepted_) on_accepted_(base, reply);
+  return true;
 }
 
 void FeedFollower::run() {
   HttpClient client;
-  std::int64_t since = 0;
-  std::string epoch;
   auto backoff = std::chrono::milliseconds(100);
   auto last_full = std::chrono::steady_clock::now();
   auto last_complaint = std::chrono::steady_clock::time_point{};
   while (!stopping_) {
-    if (std::chrono::steady_clock::now() - last_full > opt_.full_resync) since = 0;
-    std::string url = opt_.base_url + "/changes?since=" + std::to_string(since) + "&epoch=" + epoch +
-                      "&wait_ms=" + std::to_string(since == 0 ? 0 : opt_.wait.count());
+    FeedPosition base = position();
+    if (std::chrono::steady_clock::now() - last_full > opt_.full_resync) base.version = 0;
+    std::string url = opt_.base_url + "/changes?since=" + std::to_string(base.version) + "&epoch=" + base.epoch +
+                      "&wait_ms=" + std::to_string(base.version == 0 ? 0 : opt_.wait.count());
     auto res = client.send({"GET",
                             url,
                             {{"Authorization", "Bearer " + opt_.api_key}},
@@ -48,9 +70,7 @@ void FeedFollower::run() {
     if (res.status == 200) {
       try {
         json reply = json::parse(res.body);
-        apply_(reply);
-        since = reply.at("version").get<std::int64_t>();
-        epoch = reply.at("epoch").get<std::string>();
+        accept(base, reply);
         if (reply.at("full").get<bool>()) last_full = std::chrono::steady_clock::now();
       } catch (const std::exception& e) {
         problem = std::string("malformed change feed reply: ") + e.what();

@@ -4,9 +4,11 @@
 #include "event_sender.hpp"
 #include "feed_follower.hpp"
 #include "miss_fetcher.hpp"
+#include "shared_cache.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
 #include "toggle/core/metrics.hpp"
+#include "toggle/core/redis.hpp"
 #include "toggle/core/service.hpp"
 
 int main() {
@@ -31,16 +33,47 @@ int main() {
     feed_opt.wait = env.millis("SYNC_WAIT_MS", 25000, 100, 60000);
     feed_opt.full_resync = env.millis("SYNC_FULL_RESYNC_MS", 300000, 1000, 86400000);
     auto remember = env.millis("MISS_CACHE_MS", 1000, 0, 60000);
-    if (!env.str("REDIS_URL", "").empty()) log::warn("REDIS_URL is not used by this version: the cache is in-process");
+    std::string redis_url = env.str("REDIS_URL", "");
+    auto redis = parse_redis_url(redis_url);
+    if (!redis_url.empty() && !redis)
+      env.fail("REDIS_URL=" + redis_url + " is not redis://[:password@]host[:port][/db]");
     env.exit_if_invalid("evaluation-service");
 
     Catalog catalog;
     auto flags_gauge = metrics().gauge("evaluation_flags_loaded", "Flags in the in-memory snapshot",
                                        [&catalog] { return double(catalog.size()); });
-    FeedFollower flags({"flag-service", flag_url, service_key, feed_opt.wait, feed_opt.full_resync},
-                       [&catalog](const json& reply) { catalog.apply_flag_changes(reply); });
-    FeedFollower rules({"targeting-service", targeting_url, service_key, feed_opt.wait, feed_opt.full_resync},
-                       [&catalog](const json& reply) { catalog.apply_rule_changes(reply); });
+    std::unique_ptr<SharedCache> shared;
+    if (redis) shared = std::make_unique<SharedCache>(*redis);
+    auto share = [&shared](const char* feed) {
+      return [&shared, feed](const FeedPosition& base, const json& reply) {
+        if (shared) shared->share(feed, base, reply);
+      };
+    };
+    FeedFollower flags(
+        {"flag-service", flag_url, service_key, feed_opt.wait, feed_opt.full_resync},
+        [&catalog](const json& reply) { catalog.apply_flag_changes(reply); }, share("flags"));
+    FeedFollower rules(
+        {"targeting-service", targeting_url, service_key, feed_opt.wait, feed_opt.full_resync},
+        [&catalog](const json& reply) { catalog.apply_rule_changes(reply); }, share("rules"));
+    if (shared) {
+      // Warm start: the state another replica stored, before the change feeds answer.
+      for (auto [name, follower] : {std::pair{"flags", &flags}, std::pair{"rules", &rules}})
+        if (auto state = shared->load(name)) follower->accept({}, *state);
+      if (catalog.complete()) log::info("warmed from redis", {{"flags", catalog.size()}});
+      auto full_state = [](FeedFollower& f, const char* key, std::function<json()> items) {
+        return [&f, key, items] {
+          FeedPosition at = f.position();  // before the items: the state is at least this new
+          return json{
+              {"epoch", at.epoch}, {"version", at.version}, {"full", true}, {key, items()}, {"deleted", json::array()}};
+        };
+      };
+      shared->start({{"flags", full_state(flags, "flags", [&catalog] { return catalog.export_flags(); })},
+                     {"rules", full_state(rules, "rules", [&catalog] { return catalog.export_rules(); })}},
+                    [&flags, &rules](const std::string& feed, const FeedPosition& base, const json& reply) {
+                      (feed == "flags" ? flags : rules).accept(base, reply);
+                    });
+      svc.on_stop([&shared] { shared->stop(); });
+    }
     MissFetcher fetcher({flag_url, targeting_url, service_key, remember});
     EventSender events(events_opt);
     std::unique_ptr<KeyValidator> keys;
