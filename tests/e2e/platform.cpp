@@ -14,7 +14,6 @@
 #include <thread>
 
 namespace e2e {
-namespace {
 
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -28,7 +27,52 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+bool accepts_connections(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
 }  // namespace
+
+RedisServer::RedisServer() : port_(free_port()) {
+  char tmpl[] = "/tmp/toggle-redis-XXXXXX";
+  dir_ = ::mkdtemp(tmpl);
+  start();
+}
+
+RedisServer::~RedisServer() {
+  stop();
+  std::filesystem::remove_all(dir_);
+}
+
+void RedisServer::start() {
+  if (pid_) return;
+  std::string port = std::to_string(port_);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    FILE* out = std::fopen((dir_ + "/redis.log").c_str(), "a");
+    ::dup2(fileno(out), 1);
+    ::dup2(fileno(out), 2);
+    ::execl("/usr/bin/redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", dir_.c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  if (!eventually([&] { return accepts_connections(port_); }, std::chrono::seconds(10)))
+    throw std::runtime_error("redis-server did not start (is Debian's redis-server installed?)");
+}
+
+void RedisServer::stop() {
+  if (!pid_) return;
+  ::kill(pid_, SIGTERM);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = 0;
+}
 
 const std::vector<std::string>& Platform::services() {
   static const std::vector<std::string> names = {"auth-service", "flag-service", "targeting-service",
@@ -43,9 +87,13 @@ Platform::Platform(std::map<std::string, std::string> extra_env) : extra_env_(st
 }
 
 Platform::~Platform() {
-  for (const auto& s : services())
-    if (pids_.count(s)) stop(s);
+  while (!pids_.empty()) stop(pids_.begin()->first);
   std::filesystem::remove_all(data_dir_);
+}
+
+void Platform::add_replica(const std::string& service, const std::string& name) {
+  ports_[name] = free_port();
+  binary_[name] = service;
 }
 
 std::string Platform::url(const std::string& service) const {
@@ -56,7 +104,7 @@ std::map<std::string, std::string> Platform::env_for(const std::string& service)
   std::map<std::string, std::string> env = {
       {"PORT", std::to_string(ports_.at(service))},
       {"HOST", "127.0.0.1"},
-      {"DATA_DIR", data_dir_},
+      {"DATA_DIR", binary_.count(service) ? data_dir_ + "/" + service : data_dir_},
       {"HTTP_THREADS", "2"},
       {"AUTH_SERVICE_URL", url("auth-service")},
       {"FLAG_SERVICE_URL", url("flag-service")},
@@ -73,7 +121,7 @@ std::map<std::string, std::string> Platform::env_for(const std::string& service)
 }
 
 void Platform::start(const std::string& service) {
-  std::string binary = std::string(TOGGLE_BIN_DIR) + "/" + service;
+  std::string binary = std::string(TOGGLE_BIN_DIR) + "/" + (binary_.count(service) ? binary_.at(service) : service);
   std::string log = data_dir_ + "/" + service + ".log";
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env_for(service)) env_strings.push_back(k + "=" + v);

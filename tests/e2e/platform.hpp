@@ -24,6 +24,9 @@ class Platform {
   ~Platform();  // SIGTERM to all, then removes the data directory
 
   static const std::vector<std::string>& services();
+  // Another instance of `service` named `name` (e.g. "evaluation-service-2"), with its own port
+  // and data folder; start() it like the others.
+  void add_replica(const std::string& service, const std::string& name);
   void start(const std::string& service);  // and wait until /health answers
   void start_all();
   // SIGTERM and wait for exit; returns the exit status (or -signal).
@@ -45,9 +48,30 @@ class Platform {
   std::map<std::string, std::string> env_for(const std::string& service) const;
   std::string data_dir_;
   std::map<std::string, int> ports_;
+  std::map<std::string, std::string> binary_;  // replica name -> service
   std::map<std::string, pid_t> pids_;
   std::map<std::string, std::string> extra_env_;
   toggle::HttpClient client_;
+};
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int free_port();
+
+// A real redis-server (Debian's package) on a free loopback port, in a temporary folder, for the
+// test's lifetime; stop() and start() keep the port.
+class RedisServer {
+ public:
+  RedisServer();
+  ~RedisServer();
+  void start();
+  void stop();
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  std::string dir_;
+  pid_t pid_ = 0;
 };
 
 // Polls `condition` every 20 ms until it holds or `limit` passes; true if it held.

@@ -1,0 +1,130 @@
+// Several evaluation replicas sharing a Redis: changes reach every replica, a new replica warms
+// from Redis, and no part failing (Redis, flag-service) stops evaluation.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "platform.hpp"
+#include "toggle/core/json.hpp"
+
+using toggle::json;
+
+namespace e2e {
+namespace {
+
+class ReplicasTest : public ::testing::Test {
+ protected:
+  ReplicasTest() : platform(std::map<std::string, std::string>{{"REDIS_URL", redis.url()}}) {
+    platform.add_replica("evaluation-service", "evaluation-2");
+    platform.add_replica("evaluation-service", "evaluation-3");
+  }
+  void SetUp() override {
+    platform.start_all();
+    platform.start("evaluation-2");
+  }
+  void TearDown() override {
+    if (HasFailure())
+      for (const char* s : {"flag-service", "evaluation-service", "evaluation-2", "evaluation-3"})
+        std::cerr << "--- " << s << " log\n" << platform.log_tail(s);
+  }
+  // The result, or nullopt if the replica did not answer 200.
+  std::optional<bool> evaluate(const std::string& replica, const std::string& flag, const std::string& user) {
+    auto r = platform.get(replica, "/evaluate?user_id=" + user + "&flag_name=" + flag, "");
+    if (r.status != 200) return std::nullopt;
+    return json::parse(r.body)["result"].get<bool>();
+  }
+  bool every_replica_says(const std::string& flag, const std::string& user, bool expected,
+                          std::chrono::milliseconds within = std::chrono::seconds(2)) {
+    return eventually(
+        [&] {
+          return evaluate("evaluation-service", flag, user) == expected &&
+                 evaluate("evaluation-2", flag, user) == expected;
+        },
+        within);
+  }
+  void put_flag(const std::string& flag, bool enabled) {
+    auto r = platform.send("PUT", "flag-service", "/flags/" + flag,
+                           enabled ? R"({"is_enabled":true})" : R"({"is_enabled":false})");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  RedisServer redis;
+  Platform platform;
+};
+
+TEST_F(ReplicasTest, AChangeReachesEveryReplica) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"shared","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("shared", "u1", true));
+  for (bool enabled : {false, true, false}) {
+    put_flag("shared", enabled);
+    EXPECT_TRUE(every_replica_says("shared", "u1", enabled, std::chrono::milliseconds(1000))) << enabled;
+  }
+}
+
+TEST_F(ReplicasTest, ANewReplicaWarmsFromRedisWhileFlagAndTargetingServicesAreDown) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"warm","is_enabled":true})").status, 201);
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"warm","rules":{"type":"USER_LIST","values":["ann"]}})")
+                .status,
+            201);
+  ASSERT_TRUE(every_replica_says("warm", "ann", true) && every_replica_says("warm", "bob", false));
+  platform.kill("flag-service");
+  platform.kill("targeting-service");
+  platform.start("evaluation-3");
+  EXPECT_EQ(platform.get("evaluation-3", "/ready", "").status, 200);
+  EXPECT_EQ(evaluate("evaluation-3", "warm", "ann"), true);
+  EXPECT_EQ(evaluate("evaluation-3", "warm", "bob"), false);
+}
+
+TEST_F(ReplicasTest, EvaluationAnswersThroughoutWhileRedisStopsAndStarts) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"steady","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("steady", "u", true));
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread load([&] {
+    Platform* p = &platform;
+    while (!done) {
+      for (const char* replica : {"evaluation-service", "evaluation-2"}) {
+        auto r = p->get(replica, "/evaluate?user_id=u&flag_name=steady", "");
+        (r.status == 200 ? answered : failed)++;
+      }
+    }
+  });
+  redis.stop();
+  put_flag("steady", false);  // changes still flow through the change feeds
+  EXPECT_TRUE(every_replica_says("steady", "u", false));
+  redis.start();
+  put_flag("steady", true);
+  EXPECT_TRUE(every_replica_says("steady", "u", true));
+  done = true;
+  load.join();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  // Redis caught up: a replica started now warms with the latest state.
+  platform.kill("flag-service");
+  platform.kill("targeting-service");
+  EXPECT_TRUE(eventually([&] {
+    platform.start("evaluation-3");
+    bool ok = evaluate("evaluation-3", "steady", "u") == true;
+    if (!ok) platform.stop("evaluation-3");
+    return ok;
+  }));
+}
+
+TEST_F(ReplicasTest, EvaluationAnswersFromMemoryWhileFlagServiceIsKilled) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"kept","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("kept", "u", true));
+  platform.kill("flag-service");
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(evaluate("evaluation-service", "kept", "u" + std::to_string(i)), true);
+    EXPECT_EQ(evaluate("evaluation-2", "kept", "u" + std::to_string(i)), true);
+  }
+  platform.start("flag-service");
+  put_flag("kept", false);
+  EXPECT_TRUE(every_replica_says("kept", "u", false, std::chrono::seconds(5)));
+}
+
+}  // namespace
+}  // namespace e2e
