@@ -1,7 +1,8 @@
 // Helper for scripts/bench.sh: the measurements wrk cannot make.
 //
 //   platform_bench setup FLAG_URL TARGETING_URL            flags "bench-flag" (PERCENTAGE 50) and "bench-toggle"
-//   platform_bench propagation FLAG_URL EVAL_URL TOGGLES   time from a PUT's reply to the first evaluation seeing it
+//   platform_bench propagation FLAG_URL EVAL_URL[,EVAL_URL…] TOGGLES
+//                                              time from a PUT's reply until every replica answers it
 //   platform_bench load-flags FLAG_URL TARGETING_URL EVAL_URL N   create N flags (every other one with a rule)
 //   platform_bench count ANALYTICS_URL FLAG                events stored for FLAG
 //
@@ -55,20 +56,36 @@ bool evaluates_to(const std::string& eval, bool expected) {
   return r.status == 200 && json::parse(r.body, nullptr, false).value("result", !expected) == expected;
 }
 
-int propagation(const std::string& flags, const std::string& eval, int toggles) {
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0, comma; start <= list.size(); start = comma + 1) {
+    comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    out.push_back(list.substr(start, comma - start));
+  }
+  return out;
+}
+
+int propagation(const std::string& flags, const std::string& evals, int toggles) {
+  std::vector<std::string> replicas = split(evals);
   std::vector<double> ms;
   bool enabled = true;
-  while (!evaluates_to(eval, enabled)) std::this_thread::sleep_for(milliseconds(10));
+  for (const auto& eval : replicas)
+    while (!evaluates_to(eval, enabled)) std::this_thread::sleep_for(milliseconds(10));
   for (int i = 0; i < toggles; ++i) {
     enabled = !enabled;
     must(call("PUT", flags + "/flags/bench-toggle", enabled ? R"({"is_enabled":true})" : R"({"is_enabled":false})"),
          "toggle");
     auto replied = steady_clock::now();
-    while (!evaluates_to(eval, enabled)) {
+    // Every replica must answer the new value; poll them in turn until all do.
+    std::vector<bool> seen(replicas.size(), false);
+    for (std::size_t done = 0; done < replicas.size();) {
       if (steady_clock::now() - replied > seconds(10)) {
-        std::cerr << "toggle " << i << " not seen after 10 s\n";
+        std::cerr << "toggle " << i << " not seen by every replica after 10 s\n";
         return 1;
       }
+      for (std::size_t r = 0; r < replicas.size(); ++r)
+        if (!seen[r] && evaluates_to(replicas[r], enabled)) seen[r] = true, ++done;
     }
     ms.push_back(duration<double, std::milli>(steady_clock::now() - replied).count());
     std::this_thread::sleep_for(milliseconds(20));

@@ -19,7 +19,7 @@ work=$(mktemp -d /tmp/toggle-bench-XXXXXX)
 declare -A port pid
 base=$((20000 + RANDOM % 20000))
 i=0
-for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling; do
+for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling evaluation-2 redis; do
   port[$s]=$((base + i)); i=$((i + 1))
 done
 url() { echo "http://127.0.0.1:${port[$1]}"; }
@@ -31,15 +31,17 @@ cleanup() {
 trap cleanup EXIT
 
 start() {
-  local s=$1
-  PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work LOG_LEVEL=warn \
+  local s=$1 binary=${1/evaluation-2/evaluation-service}
+  PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work/$s LOG_LEVEL=warn REDIS_URL=redis://127.0.0.1:${port[redis]} \
     AUTH_SERVICE_URL=$(url auth-service) FLAG_SERVICE_URL=$(url flag-service) \
     TARGETING_SERVICE_URL=$(url targeting-service) ANALYTICS_SERVICE_URL=$(url analytics-service) \
-    "$bin/$s" >>"$work/$s.log" 2>&1 &
+    "$bin/$binary" >>"$work/$s.log" 2>&1 &
   pid[$s]=$!
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$(url "$s")/health" && return; sleep 0.1; done
   echo "$s did not start"; cat "$work/$s.log"; exit 1
 }
+redis-server --port "${port[redis]}" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
+pid[redis]=$!
 for s in auth-service flag-service targeting-service analytics-service evaluation-service; do start "$s"; done
 "$bin/ceiling_server" "${port[ceiling]}" >"$work/ceiling.log" 2>&1 &
 pid[ceiling]=$!
@@ -113,9 +115,12 @@ after=$(wait_pipeline_idle)
 stored=$((after - before))
 dropped=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "events_dropped_total" { print $2 }')
 
-echo "== kill-switch propagation (50 toggles)" >&2
+echo "== kill-switch propagation (50 toggles), one replica, then two replicas sharing Redis" >&2
 prop=$("$bin/platform_bench" propagation "$(url flag-service)" "$(url evaluation-service)" 50)
 prop_p50=$(grep p50 <<<"$prop" | cut -d= -f2) prop_p99=$(grep p99 <<<"$prop" | cut -d= -f2)
+start evaluation-2
+prop2=$("$bin/platform_bench" propagation "$(url flag-service)" "$(url evaluation-service),$(url evaluation-2)" 50)
+prop2_p50=$(grep p50 <<<"$prop2" | cut -d= -f2) prop2_p99=$(grep p99 <<<"$prop2" | cut -d= -f2)
 
 echo "== resident memory with 10,000 flags" >&2
 "$bin/platform_bench" load-flags "$(url flag-service)" "$(url targeting-service)" "$(url evaluation-service)" 10000
@@ -151,6 +156,7 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | pipeline: events stored/s                    | $(printf '%9s' "$(awk -v s="$stored" -v t="$PIPELINE_SECONDS" 'BEGIN { printf "%.0f", s / t }')")        |              |
 | pipeline: stored ÷ served                    | $(printf '%s / %s = %s' "$stored" "$served" "$(awk -v a="$stored" -v b="$served" 'BEGIN { printf "%.3f", a / b }')") | 1.000        |
 | events dropped (whole run)                   | $(printf '%9s' "${dropped:-0}")        | 0            |
-| kill-switch propagation p50 / p99 (50)       | $(printf '%6s / %6s ms' "$prop_p50" "$prop_p99") | p99 ≤ 250 ms |
+| kill-switch propagation p50 / p99 (50)       | $(printf '%6.2f / %6.2f ms' "$prop_p50" "$prop_p99") | p99 ≤ 250 ms |
+| … to both of 2 replicas (Redis) p50 / p99    | $(printf '%6.2f / %6.2f ms' "$prop2_p50" "$prop2_p99") | p99 ≤ 250 ms |
 | evaluation RSS with $flags_loaded flags          | $(printf '%9.1f MiB' "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')") | ≤ 50 MiB     |
 TABLE
