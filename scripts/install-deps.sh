@@ -12,6 +12,7 @@ packages=(
   libboost-dev                                   # Boost.Beast / Asio (header-only)
   nlohmann-json3-dev                             # JSON
   libsqlite3-dev                                 # embedded storage
+  libpq-dev postgresql                           # PostgreSQL client (DATABASE_URL=postgres://); the server for tests
   libssl-dev                                     # SHA-1/256, RAND_bytes, constant-time compare
   libcurl4-openssl-dev                           # service-to-service HTTP client
   libspdlog-dev                                  # structured logs

@@ -22,12 +22,13 @@ const std::vector<sql::Migration> kMigrations = {
           flag_name TEXT PRIMARY KEY,
           true_count INTEGER NOT NULL DEFAULT 0,
           false_count INTEGER NOT NULL DEFAULT 0);)",
+     // COLLATE "C": ordered by bytes, as SQLite does, whatever the database's locale.
      R"(CREATE TABLE IF NOT EXISTS events (
-          event_id VARCHAR(64) PRIMARY KEY,
+          event_id VARCHAR(64) COLLATE "C" PRIMARY KEY,
           user_id VARCHAR(256) NOT NULL,
           flag_name VARCHAR(100) NOT NULL,
           result BOOLEAN NOT NULL,
-          timestamp VARCHAR(40) NOT NULL,
+          timestamp VARCHAR(40) COLLATE "C" NOT NULL,
           received_at VARCHAR(40) NOT NULL);
         CREATE INDEX IF NOT EXISTS events_flag_time ON events (flag_name, timestamp);
         CREATE INDEX IF NOT EXISTS events_time ON events (timestamp);
@@ -39,7 +40,7 @@ const std::vector<sql::Migration> kMigrations = {
 
 }  // namespace
 
-EventStore::EventStore(sql::Database& db) : db_(db) { sql::migrate(db_, kMigrations); }
+EventStore::EventStore(sql::Database& db) : db_(db) { sql::migrate(db_, kMigrations, "analytics-service"); }
 
 std::size_t EventStore::store(const std::vector<Event>& events) {
   std::string now = iso8601_now();

@@ -27,7 +27,7 @@ int main() {
     svc.env().exit_if_invalid("analytics-service");
     if (idle_priority) run_at_idle_priority();
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/analytics.db");
+    auto db = sql::open_database(database_url, svc.data_dir() + "/analytics.db", svc.database_options());
     analytics::EventStore store(*db);
     KeyValidator keys(auth_url);
     analytics::add_routes(svc.router(), store, keys, service_key);

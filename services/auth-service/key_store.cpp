@@ -14,6 +14,8 @@ const std::vector<sql::Migration> kMigrations = {
           is_active INTEGER NOT NULL DEFAULT 1,
           created_at TEXT NOT NULL,
           revoked_at TEXT);)",
+     // The seed's table (auth-service/db/init.sql), adopted with its rows if it exists; there,
+     // is_active may be NULL, which counts as inactive (as the original's "is_active = true").
      R"(CREATE TABLE IF NOT EXISTS api_keys (
           id SERIAL PRIMARY KEY,
           name VARCHAR(100) NOT NULL,
@@ -37,7 +39,7 @@ ApiKey from_row(const sql::Row& r) {
 
 }  // namespace
 
-KeyStore::KeyStore(sql::Database& db) : db_(db) { sql::migrate(db_, kMigrations); }
+KeyStore::KeyStore(sql::Database& db) : db_(db) { sql::migrate(db_, kMigrations, "auth-service"); }
 
 ApiKey KeyStore::create(const std::string& name, const std::string& key_hash) {
   std::string now = iso8601_now();
@@ -65,7 +67,8 @@ bool KeyStore::revoke(std::int64_t id) {
   return db_.transaction([&](sql::Connection& c) {
     if (c.exec("SELECT 1 FROM api_keys WHERE id = $1", {id}).rows.empty()) return false;
     std::string now = iso8601_now();
-    c.exec("UPDATE api_keys SET is_active = false, revoked_at = $2 WHERE id = $1 AND is_active = true", {id, now});
+    c.exec("UPDATE api_keys SET is_active = false, revoked_at = $2 WHERE id = $1 AND is_active IS NOT false",
+           {id, now});
     return true;
   });
 }
@@ -74,10 +77,14 @@ bool KeyStore::ensure(const std::string& name, const std::string& key_hash) {
   return db_.transaction([&](sql::Connection& c) {
     auto found = c.exec("SELECT is_active FROM api_keys WHERE key_hash = $1", {key_hash});
     if (!found.rows.empty()) return found.rows[0].boolean(0);
+    // Replicas starting together on one PostgreSQL database all get here: the first insert wins,
+    // the others wait for it and insert nothing.
     std::string now = iso8601_now();
-    c.exec("INSERT INTO api_keys (name, key_hash, is_active, created_at) VALUES ($1, $2, true, $3)",
-           {name, key_hash, now});
-    return true;
+    c.exec(
+        "INSERT INTO api_keys (name, key_hash, is_active, created_at) VALUES ($1, $2, true, $3) "
+        "ON CONFLICT (key_hash) DO NOTHING",
+        {name, key_hash, now});
+    return c.exec("SELECT is_active FROM api_keys WHERE key_hash = $1", {key_hash}).rows.at(0).boolean(0);
   });
 }
 

@@ -16,7 +16,7 @@ int main() {
     if (master_key == "master-key-local-dev")
       log::warn("MASTER_KEY is the development default: set your own in production");
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/auth.db");
+    auto db = sql::open_database(database_url, svc.data_dir() + "/auth.db", svc.database_options());
     auth::KeyStore store(*db);
     // The other services authenticate with SERVICE_API_KEY: register its hash so that it works
     // without a manual bootstrap step (the original needed one after every database wipe).

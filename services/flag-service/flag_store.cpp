@@ -7,6 +7,7 @@ namespace toggle::flags {
 namespace {
 
 std::vector<sql::Migration> migrations() {
+  const changelog::Scope& scope = FlagStore::changes_scope();
   static const std::string sqlite = std::string(R"(
     CREATE TABLE flags (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -17,7 +18,8 @@ std::vector<sql::Migration> migrations() {
       updated_at TEXT NOT NULL,
       version INTEGER NOT NULL DEFAULT 0);
     CREATE INDEX flags_version ON flags (version);)") +
-                                    std::string(changelog::kSchemaSqlite);
+                                    std::string(changelog::kLegacySchemaSqlite);
+  // The seed's table (flag-service/db/init.sql), adopted with its rows if it exists.
   static const std::string postgres = std::string(R"(
     CREATE TABLE IF NOT EXISTS flags (
       id SERIAL PRIMARY KEY,
@@ -28,8 +30,10 @@ std::vector<sql::Migration> migrations() {
       updated_at TIMESTAMPTZ DEFAULT CURRENT_TIMESTAMP);
     ALTER TABLE flags ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;
     CREATE INDEX IF NOT EXISTS flags_version ON flags (version);)") +
-                                      std::string(changelog::kSchemaPostgres);
-  return {{1, sqlite, postgres}};
+                                      changelog::schema_postgres(scope);
+  // 2: the change log's tables get the feed's name (PostgreSQL had them from the start).
+  static const std::string sqlite_scoped = changelog::scope_legacy_tables_sqlite(scope);
+  return {{1, sqlite, postgres}, {2, sqlite_scoped, ""}};
 }
 
 constexpr const char* kColumns = "id, name, description, is_enabled, created_at, updated_at, version";
@@ -42,17 +46,22 @@ std::string select(const char* rest) { return std::string("SELECT ") + kColumns 
 
 }  // namespace
 
-FlagStore::FlagStore(sql::Database& db) : db_(db) { sql::migrate(db_, migrations()); }
+const changelog::Scope& FlagStore::changes_scope() {
+  static const changelog::Scope scope("flag");
+  return scope;
+}
+
+FlagStore::FlagStore(sql::Database& db) : db_(db) { sql::migrate(db_, migrations(), "flag-service"); }
 
 Flag FlagStore::create(const std::string& name, const std::string& description, bool is_enabled) {
   return db_.transaction([&](sql::Connection& c) {
-    std::int64_t v = changelog::next_version(c);
+    std::int64_t v = changelog::next_version(c, changes_scope());
     std::string now = iso8601_now();
     auto r = c.exec(std::string("INSERT INTO flags (name, description, is_enabled, created_at, updated_at, version) "
                                 "VALUES ($1, $2, $3, $4, $4, $5) RETURNING ") +
                         kColumns,
                     {name, description, is_enabled, now, v});
-    changelog::mark_present(c, name);
+    changelog::mark_present(c, changes_scope(), name);
     return from_row(r.rows.at(0));
   });
 }
@@ -72,7 +81,7 @@ std::vector<Flag> FlagStore::list() {
 std::optional<Flag> FlagStore::update(const std::string& name, const FlagUpdate& u) {
   return db_.transaction([&](sql::Connection& c) -> std::optional<Flag> {
     if (c.exec("SELECT 1 FROM flags WHERE name = $1", {name}).rows.empty()) return std::nullopt;
-    std::int64_t v = changelog::next_version(c);
+    std::int64_t v = changelog::next_version(c, changes_scope());
     std::string now = iso8601_now();
     sql::Param description = u.description ? sql::Param(std::string_view(*u.description)) : sql::Param(nullptr);
     sql::Param enabled = u.is_enabled ? sql::Param(*u.is_enabled) : sql::Param(nullptr);
@@ -86,17 +95,18 @@ std::optional<Flag> FlagStore::update(const std::string& name, const FlagUpdate&
 }
 
 std::optional<std::int64_t> FlagStore::remove(const std::string& name) {
-  return changelog::remove(db_, "DELETE FROM flags WHERE name = $1", name);
+  return changelog::remove(db_, changes_scope(), "DELETE FROM flags WHERE name = $1", name);
 }
 
 FlagChanges FlagStore::changes_since(std::int64_t since, const std::string& epoch) {
-  auto ch = changelog::read(db_, since, epoch, select("ORDER BY name"), select("WHERE version > $1 ORDER BY version"));
+  auto ch = changelog::read(db_, changes_scope(), since, epoch, select("ORDER BY name"),
+                            select("WHERE version > $1 ORDER BY version"));
   FlagChanges out{ch.epoch, ch.version, ch.full, {}, std::move(ch.deleted)};
   for (auto& row : ch.rows) out.flags.push_back(from_row(row));
   return out;
 }
 
-std::int64_t FlagStore::version() { return changelog::current_version(db_); }
-std::string FlagStore::epoch() { return changelog::epoch(db_); }
+std::int64_t FlagStore::version() { return changelog::current_version(db_, changes_scope()); }
+std::string FlagStore::epoch() { return changelog::epoch(db_, changes_scope()); }
 
 }  // namespace toggle::flags

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "toggle/core/changelog.hpp"
 #include "toggle/core/sql.hpp"
 
 namespace toggle::flags {
@@ -48,6 +49,9 @@ class FlagStore {
   std::int64_t version();
   std::string epoch();
   bool ping() { return db_.ping(); }
+  sql::Database& database() { return db_; }
+  // The change log's tables and notification channel ("flag").
+  static const changelog::Scope& changes_scope();
 
  private:
   sql::Database& db_;

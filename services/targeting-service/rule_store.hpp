@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "toggle/core/changelog.hpp"
 #include "toggle/core/sql.hpp"
 
 namespace toggle::targeting {
@@ -46,6 +47,9 @@ class RuleStore {
   std::int64_t version();
   std::string epoch();
   bool ping() { return db_.ping(); }
+  sql::Database& database() { return db_; }
+  // The change log's tables and notification channel ("rule").
+  static const changelog::Scope& changes_scope();
 
  private:
   sql::Database& db_;

@@ -29,14 +29,17 @@ json event_json(const std::string& id, const std::string& flag = "f", bool resul
 // ---------------------------------------------------------------------------------------------
 // EventStore
 
-class EventStoreTest : public ::testing::Test {
+// On SQLite and on PostgreSQL (the same store code).
+class EventStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
-  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(dir.file("analytics.db"));
+  TestDatabase database{GetParam(), dir, "analytics"};
+  std::unique_ptr<toggle::sql::Database> db = database.open();
   EventStore store{*db};
 };
+INSTANTIATE_TEST_SUITE_P(On, EventStoreTest, kBackends, backend_name);
 
-TEST_F(EventStoreTest, StoringTheSameBatchTwiceStoresItOnce) {
+TEST_P(EventStoreTest, StoringTheSameBatchTwiceStoresItOnce) {
   std::vector<Event> batch = {event("e1", "f", true, ts(1)), event("e2", "f", false, ts(2)),
                               event("e3", "g", true, ts(3))};
   EXPECT_EQ(store.store(batch), 3u);
@@ -58,7 +61,7 @@ TEST_F(EventStoreTest, StoringTheSameBatchTwiceStoresItOnce) {
   EXPECT_EQ(store.store({}), 0u);
 }
 
-TEST_F(EventStoreTest, SummaryCountsPerFlag) {
+TEST_P(EventStoreTest, SummaryCountsPerFlag) {
   std::vector<Event> batch;
   for (int i = 0; i < 7; ++i) batch.push_back(event("t" + std::to_string(i), "checkout", true, ts(i)));
   for (int i = 0; i < 3; ++i) batch.push_back(event("f" + std::to_string(i), "checkout", false, ts(i)));
@@ -75,7 +78,7 @@ TEST_F(EventStoreTest, SummaryCountsPerFlag) {
   EXPECT_EQ(none.false_count, 0);
 }
 
-TEST_F(EventStoreTest, RecentIsNewestFirstWithLimitAndFlagFilter) {
+TEST_P(EventStoreTest, RecentIsNewestFirstWithLimitAndFlagFilter) {
   // Stored out of order: recent() orders by the events' timestamps.
   ASSERT_EQ(store.store({event("b", "f", true, ts(20)), event("a", "g", false, ts(10)), event("d", "f", false, ts(40)),
                          event("c", "g", true, ts(30))}),

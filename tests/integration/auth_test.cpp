@@ -10,23 +10,24 @@ namespace {
 using toggle::auth::KeyStore;
 using toggle::crypto::sha256_hex;
 
-std::int64_t count_rows(const std::string& db_path, const std::string& where, std::string_view param) {
-  auto db = toggle::sql::open_sqlite(db_path);
-  return db->exec("SELECT COUNT(*) FROM api_keys WHERE " + where, {param}).rows.at(0).integer(0);
+std::int64_t count_rows(toggle::sql::Database& db, const std::string& where, std::string_view param) {
+  return db.exec("SELECT COUNT(*) FROM api_keys WHERE " + where, {param}).rows.at(0).integer(0);
 }
 
 // ---------------------------------------------------------------------------------------------
 // KeyStore
 
-class KeyStoreTest : public ::testing::Test {
+// On SQLite and on PostgreSQL (the same store code).
+class KeyStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
-  std::string path = dir.file("auth.db");
-  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(path);
+  TestDatabase database{GetParam(), dir, "auth"};
+  std::unique_ptr<toggle::sql::Database> db = database.open();
   KeyStore store{*db};
 };
+INSTANTIATE_TEST_SUITE_P(On, KeyStoreTest, kBackends, backend_name);
 
-TEST_F(KeyStoreTest, CreateThenFindActiveByHash) {
+TEST_P(KeyStoreTest, CreateThenFindActiveByHash) {
   auto created = store.create("ci", sha256_hex("tm_key_a"));
   EXPECT_GT(created.id, 0);
   EXPECT_EQ(created.name, "ci");
@@ -41,7 +42,7 @@ TEST_F(KeyStoreTest, CreateThenFindActiveByHash) {
   EXPECT_FALSE(store.find_active(sha256_hex("tm_key_b")));
 }
 
-TEST_F(KeyStoreTest, SameHashTwiceIsAConflict) {
+TEST_P(KeyStoreTest, SameHashTwiceIsAConflict) {
   store.create("one", sha256_hex("tm_key_a"));
   try {
     store.create("two", sha256_hex("tm_key_a"));
@@ -51,7 +52,7 @@ TEST_F(KeyStoreTest, SameHashTwiceIsAConflict) {
   }
 }
 
-TEST_F(KeyStoreTest, ListIsOrderedById) {
+TEST_P(KeyStoreTest, ListIsOrderedById) {
   auto a = store.create("first", sha256_hex("a"));
   auto b = store.create("second", sha256_hex("b"));
   auto keys = store.list();
@@ -63,7 +64,7 @@ TEST_F(KeyStoreTest, ListIsOrderedById) {
   EXPECT_LT(a.id, b.id);
 }
 
-TEST_F(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
+TEST_P(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
   auto k = store.create("ci", sha256_hex("tm_key_a"));
   EXPECT_TRUE(store.revoke(k.id));
   EXPECT_FALSE(store.find_active(sha256_hex("tm_key_a")));
@@ -79,27 +80,27 @@ TEST_F(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
   EXPECT_FALSE(store.revoke(k.id + 1000)) << "unknown id";
 }
 
-TEST_F(KeyStoreTest, EnsureOfARevokedHashKeepsItRevoked) {
+TEST_P(KeyStoreTest, EnsureOfARevokedHashKeepsItRevoked) {
   auto k = store.create("service", sha256_hex("tm_key_service"));
   ASSERT_TRUE(store.revoke(k.id));
   EXPECT_FALSE(store.ensure("service", sha256_hex("tm_key_service")));
   EXPECT_FALSE(store.find_active(sha256_hex("tm_key_service")));
-  EXPECT_EQ(count_rows(path, "key_hash = $1", sha256_hex("tm_key_service")), 1);
+  EXPECT_EQ(count_rows(*db, "key_hash = $1", sha256_hex("tm_key_service")), 1);
 }
 
-TEST_F(KeyStoreTest, EnsureTwiceStoresOneRow) {
+TEST_P(KeyStoreTest, EnsureTwiceStoresOneRow) {
   EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
   EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
-  EXPECT_EQ(count_rows(path, "key_hash = $1", sha256_hex("tm_key_service")), 1);
+  EXPECT_EQ(count_rows(*db, "key_hash = $1", sha256_hex("tm_key_service")), 1);
   EXPECT_TRUE(store.find_active(sha256_hex("tm_key_service")));
   EXPECT_EQ(store.list().size(), 1u);
 }
 
-TEST_F(KeyStoreTest, ReopeningTheFileKeepsKeysAndReappliesNoMigration) {
+TEST_P(KeyStoreTest, ReopeningTheDatabaseKeepsKeysAndReappliesNoMigration) {
   auto k = store.create("ci", sha256_hex("tm_key_a"));
   store.revoke(store.create("old", sha256_hex("tm_key_b")).id);
   db.reset();
-  auto reopened = toggle::sql::open_sqlite(path);
+  auto reopened = database.open();
   KeyStore again(*reopened);
   auto found = again.find_active(sha256_hex("tm_key_a"));
   ASSERT_TRUE(found);

@@ -14,14 +14,17 @@ using toggle::flags::FlagUpdate;
 // ---------------------------------------------------------------------------------------------
 // FlagStore
 
-class FlagStoreTest : public ::testing::Test {
+// On SQLite and on PostgreSQL (the same store code).
+class FlagStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
-  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(dir.file("flags.db"));
+  TestDatabase database{GetParam(), dir, "flags"};
+  std::unique_ptr<toggle::sql::Database> db = database.open();
   FlagStore store{*db};
 };
+INSTANTIATE_TEST_SUITE_P(On, FlagStoreTest, kBackends, backend_name);
 
-TEST_F(FlagStoreTest, CreateGetListRemove) {
+TEST_P(FlagStoreTest, CreateGetListRemove) {
   auto b = store.create("b-flag", "second", true);
   auto a = store.create("a-flag", "first", false);
   EXPECT_GT(a.id, 0);
@@ -51,7 +54,7 @@ TEST_F(FlagStoreTest, CreateGetListRemove) {
   EXPECT_EQ(store.list().size(), 1u);
 }
 
-TEST_F(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
+TEST_P(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
   store.create("dup", "original", true);
   std::int64_t version = store.version();
   try {
@@ -64,7 +67,7 @@ TEST_F(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
   EXPECT_EQ(store.get("dup")->description, "original");
 }
 
-TEST_F(FlagStoreTest, UpdateIsPartial) {
+TEST_P(FlagStoreTest, UpdateIsPartial) {
   auto created = store.create("f", "desc", false);
   auto enabled = store.update("f", FlagUpdate{std::nullopt, true});
   ASSERT_TRUE(enabled);
@@ -87,7 +90,7 @@ TEST_F(FlagStoreTest, UpdateIsPartial) {
   EXPECT_FALSE(store.update("missing", FlagUpdate{"x", true}));
 }
 
-TEST_F(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
+TEST_P(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
   std::int64_t v0 = store.version();
   auto a = store.create("a", "", false);
   EXPECT_GT(a.version, v0);
@@ -107,7 +110,7 @@ TEST_F(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
   EXPECT_EQ(store.version(), recreated.version) << "writes that change nothing do not advance the version";
 }
 
-TEST_F(FlagStoreTest, ChangesSinceIsFullWhenTheReaderCannotResume) {
+TEST_P(FlagStoreTest, ChangesSinceIsFullWhenTheReaderCannotResume) {
   store.create("a", "", true);
   store.create("b", "", false);
   std::string epoch = store.epoch();
@@ -136,7 +139,7 @@ TEST_F(FlagStoreTest, ChangesSinceIsFullWhenTheReaderCannotResume) {
   EXPECT_TRUE(current.deleted.empty());
 }
 
-TEST_F(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
+TEST_P(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
   store.create("kept", "", false);
   store.create("updated", "", false);
   store.create("deleted", "", true);
@@ -175,17 +178,18 @@ TEST_F(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
   EXPECT_EQ(latest.flags[0].description, "back");
 }
 
-TEST_F(FlagStoreTest, TheEpochOfAFileSurvivesAReopenAndDiffersBetweenFiles) {
+TEST_P(FlagStoreTest, TheEpochOfADatabaseSurvivesAReopenAndDiffersBetweenDatabases) {
   store.create("a", "", true);
   std::string epoch = store.epoch();
   std::int64_t version = store.version();
   db.reset();
-  auto reopened = toggle::sql::open_sqlite(dir.file("flags.db"));
+  auto reopened = database.open();
   FlagStore again(*reopened);
   EXPECT_EQ(again.epoch(), epoch);
   EXPECT_EQ(again.version(), version);
 
-  auto other_db = toggle::sql::open_sqlite(dir.file("other.db"));
+  TestDatabase other_database(GetParam(), dir, "other");
+  auto other_db = other_database.open();
   FlagStore other(*other_db);
   EXPECT_NE(other.epoch(), epoch);
 }

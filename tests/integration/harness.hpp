@@ -1,7 +1,8 @@
 // Shared set-up for the integration tests: each service's real store on an SQLite file in a fresh
-// temporary directory, and its real routes served over HTTP by a toggle::Server bound to
-// 127.0.0.1 on a free port. Services that need another one (every key check goes to auth-service;
-// evaluation needs flag, targeting and analytics) get the real other service, started the same way.
+// temporary directory (or, with Backend::postgres, a fresh database on the test run's real
+// PostgreSQL server, tests/support/postgres_server.hpp), and its real routes served over HTTP by a
+// toggle::Server bound to 127.0.0.1 on a free port. Services that need another one (every key check goes to
+// auth-service; evaluation needs flag, targeting and analytics) get the real other service, started the same way.
 //
 //   itest::TempDir dir;
 //   itest::AuthService auth(dir);
@@ -39,6 +40,7 @@
 #include "evaluation-service/miss_fetcher.hpp"
 #include "flag-service/api.hpp"
 #include "flag-service/flag_store.hpp"
+#include "postgres_server.hpp"
 #include "targeting-service/api.hpp"
 #include "targeting-service/rule_store.hpp"
 #include "toggle/core/auth.hpp"
@@ -81,6 +83,50 @@ class TempDir {
 
  private:
   fs::path path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+// Where a test's stores keep their data. Tests written for both run as a value-parameterized
+// suite: INSTANTIATE_TEST_SUITE_P(On, SomeStoreTest, kBackends, backend_name) names them
+// "On/SomeStoreTest.Case/sqlite" and ".../postgres" (ctest gives the second ones the PostgreSQL
+// server of the run).
+enum class Backend { sqlite, postgres };
+inline const auto kBackends = ::testing::Values(Backend::sqlite, Backend::postgres);
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "sqlite" : "postgres";
+}
+inline void PrintTo(Backend backend, std::ostream* os) { *os << (backend == Backend::sqlite ? "sqlite" : "postgres"); }
+
+// A fresh, empty database for one test: the SQLite file `name`.db in `dir`, or a new database on
+// the test PostgreSQL server, dropped at the end of the test.
+class TestDatabase {
+ public:
+  TestDatabase(Backend backend, const TempDir& dir, const std::string& name) : backend_(backend) {
+    if (backend == Backend::sqlite) {
+      url_ = "sqlite:" + dir.file(name + ".db");
+    } else {
+      scratch_ = std::make_unique<testsupport::ScratchDatabase>();
+      url_ = scratch_->url();
+    }
+  }
+  // An existing database (e.g. the one another replica uses), not dropped at the end.
+  explicit TestDatabase(std::string url)
+      : backend_(toggle::sql::is_postgres_url(url) ? Backend::postgres : Backend::sqlite), url_(std::move(url)) {}
+  // A new connection (pool) to it; several may be open at once.
+  std::unique_ptr<toggle::sql::Database> open() const {
+    toggle::sql::Options options;
+    options.pool_size = 4;
+    return toggle::sql::open_database(url_, "", options);
+  }
+  Backend backend() const { return backend_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  Backend backend_;
+  std::unique_ptr<testsupport::ScratchDatabase> scratch_;
+  std::string url_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -206,8 +252,8 @@ class LocalServer {
 
 class AuthService {
  public:
-  explicit AuthService(const TempDir& dir)
-      : db_path_(dir.file("auth.db")), db_(toggle::sql::open_sqlite(db_path_)), store_(*db_) {
+  explicit AuthService(const TempDir& dir, Backend backend = Backend::sqlite)
+      : database_(backend, dir, "auth"), db_path_(dir.file("auth.db")), db_(database_.open()), store_(*db_) {
     store_.ensure("service", toggle::crypto::sha256_hex(kServiceKey));
     toggle::auth::add_routes(router_, store_, {kMasterKey});
     server_ = std::make_unique<LocalServer>(router_);
@@ -218,7 +264,8 @@ class AuthService {
   void stop() { server_->stop(); }
   void start() { server_->start(); }
   toggle::auth::KeyStore& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }
+  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
+  toggle::sql::Database& database() { return *db_; }
 
   // A new API key through POST /admin/keys.
   std::string create_key(const std::string& name = "it-key") {
@@ -228,6 +275,7 @@ class AuthService {
   }
 
  private:
+  TestDatabase database_;
   std::string db_path_;
   std::unique_ptr<toggle::sql::Database> db_;
   toggle::auth::KeyStore store_;
@@ -241,8 +289,17 @@ class AuthService {
 template <class Store, class Api>
 class FeedService {
  public:
-  FeedService(const TempDir& dir, const std::string& db_file, const std::string& auth_url)
-      : db_path_(dir.file(db_file)), db_(toggle::sql::open_sqlite(db_path_)), store_(*db_), keys_(auth_url) {
+  FeedService(const TempDir& dir, const std::string& db_name, const std::string& auth_url, Backend backend)
+      : database_(backend, dir, db_name),
+        db_path_(dir.file(db_name + ".db")),
+        db_(database_.open()),
+        store_(*db_),
+        keys_(auth_url) {
+    start();
+  }
+  // Another replica: the same database as the service whose database_url() this is.
+  FeedService(const std::string& database_url, const std::string& auth_url)
+      : database_(database_url), db_(database_.open()), store_(*db_), keys_(auth_url) {
     start();
   }
   ~FeedService() { stop(); }
@@ -251,7 +308,7 @@ class FeedService {
 
   void start() {
     if (running_) return;
-    running_ = std::make_unique<Running>(store_, keys_, port_);
+    running_ = std::make_unique<Running>(store_, keys_, port_, database_);
     port_ = running_->server.port();
   }
   void stop() {
@@ -266,19 +323,31 @@ class FeedService {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   Store& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }
+  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
+  toggle::sql::Database& database() { return *db_; }
+  const std::string& database_url() const { return database_.url(); }
+  // The feed of the running Api (between start() and stop()).
+  toggle::ChangeFeed& feed() { return running_->api->feed(); }
 
  private:
+  // On PostgreSQL, wired as main() does: LISTEN/NOTIFY wakes this replica's long polls for the
+  // writes of every other replica on the same database.
   struct Running {
-    Running(Store& store, toggle::KeyValidator& keys, std::uint16_t port) : api(std::make_unique<Api>(store, keys)) {
+    Running(Store& store, toggle::KeyValidator& keys, std::uint16_t port, const TestDatabase& database)
+        : api(std::make_unique<Api>(store, keys)) {
       api->add_routes(router);
+      if (database.backend() == Backend::postgres)
+        replicas = std::make_unique<toggle::changelog::ReplicaSync>(database.url(), Store::changes_scope(), api->feed(),
+                                                                    [&store] { return store.version(); });
       server.start(port);
     }
     std::unique_ptr<Api> api;
+    std::unique_ptr<toggle::changelog::ReplicaSync> replicas;
     toggle::Router router;
     LocalServer server{router, LocalServer::kDeferStart};
   };
 
+  TestDatabase database_;
   std::string db_path_;
   std::unique_ptr<toggle::sql::Database> db_;
   Store store_;
@@ -289,18 +358,27 @@ class FeedService {
 
 class FlagService : public FeedService<toggle::flags::FlagStore, toggle::flags::Api> {
  public:
-  FlagService(const TempDir& dir, const std::string& auth_url) : FeedService(dir, "flags.db", auth_url) {}
+  FlagService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
+      : FeedService(dir, "flags", auth_url, backend) {}
+  FlagService(const std::string& database_url, const std::string& auth_url) : FeedService(database_url, auth_url) {}
 };
 
 class TargetingService : public FeedService<toggle::targeting::RuleStore, toggle::targeting::Api> {
  public:
-  TargetingService(const TempDir& dir, const std::string& auth_url) : FeedService(dir, "targeting.db", auth_url) {}
+  TargetingService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
+      : FeedService(dir, "targeting", auth_url, backend) {}
+  TargetingService(const std::string& database_url, const std::string& auth_url)
+      : FeedService(database_url, auth_url) {}
 };
 
 class AnalyticsService {
  public:
-  AnalyticsService(const TempDir& dir, const std::string& auth_url)
-      : db_path_(dir.file("analytics.db")), db_(toggle::sql::open_sqlite(db_path_)), store_(*db_), keys_(auth_url) {
+  AnalyticsService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
+      : database_(backend, dir, "analytics"),
+        db_path_(dir.file("analytics.db")),
+        db_(database_.open()),
+        store_(*db_),
+        keys_(auth_url) {
     toggle::analytics::add_routes(router_, store_, keys_, kServiceKey);
     server_ = std::make_unique<LocalServer>(router_);
   }
@@ -310,9 +388,11 @@ class AnalyticsService {
   void stop() { server_->stop(); }
   void start() { server_->start(); }  // on the same port
   toggle::analytics::EventStore& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }
+  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
+  toggle::sql::Database& database() { return *db_; }
 
  private:
+  TestDatabase database_;
   std::string db_path_;
   std::unique_ptr<toggle::sql::Database> db_;
   toggle::analytics::EventStore store_;

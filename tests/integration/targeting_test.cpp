@@ -14,14 +14,17 @@ using toggle::targeting::RuleUpdate;
 // ---------------------------------------------------------------------------------------------
 // RuleStore
 
-class RuleStoreTest : public ::testing::Test {
+// On SQLite and on PostgreSQL (the same store code).
+class RuleStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
-  std::unique_ptr<toggle::sql::Database> db = toggle::sql::open_sqlite(dir.file("targeting.db"));
+  TestDatabase database{GetParam(), dir, "targeting"};
+  std::unique_ptr<toggle::sql::Database> db = database.open();
   RuleStore store{*db};
 };
+INSTANTIATE_TEST_SUITE_P(On, RuleStoreTest, kBackends, backend_name);
 
-TEST_F(RuleStoreTest, CrudConflictAndPartialUpdate) {
+TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
   const std::string fifty = R"({"type":"PERCENTAGE","value":50})";
   auto created = store.create("f", fifty, true);
   EXPECT_GT(created.id, 0);
@@ -60,7 +63,7 @@ TEST_F(RuleStoreTest, CrudConflictAndPartialUpdate) {
   EXPECT_FALSE(store.remove("f"));
 }
 
-TEST_F(RuleStoreTest, ChangesSince) {
+TEST_P(RuleStoreTest, ChangesSince) {
   store.create("a", R"({"type":"PERCENTAGE","value":10})", true);
   store.create("b", R"({"type":"PERCENTAGE","value":20})", true);
   std::string epoch = store.epoch();

@@ -19,6 +19,7 @@
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/server.hpp"
+#include "toggle/core/sql.hpp"
 
 namespace {
 
@@ -329,6 +330,80 @@ TEST(ChangeFeedDirect, AnImmediateBuildDoesNotBlockPublish) {
   writer.join();
   EXPECT_TRUE(saw_publish.load()) << "publish() waited for the builder";
   EXPECT_EQ(feed.version(), 11);
+}
+
+// A version source: replicas on one database, where a reader may have seen a version from another
+// replica that this feed has not been told about yet.
+
+TEST_F(ChangeFeedServerTest, AReaderAheadIsParkedWhenTheStoreHasItsVersion) {
+  std::atomic<int> asked{0};
+  feed.set_version_source([&] {
+    ++asked;
+    return std::int64_t{9};  // another replica wrote 6..9
+  });
+  auto reply = changes_async("since=9&epoch=epoch-1&wait_ms=60000");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 1; })) << "answered instead of parked";
+  EXPECT_EQ(asked.load(), 1);
+  EXPECT_EQ(feed.version(), 9) << "the version read from the store is published";
+  EXPECT_EQ(log->count(), 0u);
+  feed.publish(10);
+  auto res = reply.get();
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 9);
+}
+
+TEST_F(ChangeFeedServerTest, AReaderStillAheadOfTheStoreIsAnsweredAtOnce) {
+  feed.set_version_source([] { return std::int64_t{7}; });
+  auto res = changes("since=9&epoch=epoch-1&wait_ms=60000", 5s);  // e.g. a restored database
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 9);
+  EXPECT_EQ(parked.load(), 0);
+  EXPECT_EQ(feed.version(), 7);
+}
+
+TEST_F(ChangeFeedServerTest, AReaderBehindTheRefreshedVersionIsAnsweredAtOnce) {
+  // since=8 is ahead of what this feed knows (5) but behind the store (9).
+  feed.set_version_source([] { return std::int64_t{9}; });
+  auto res = changes("since=8&epoch=epoch-1&wait_ms=60000", 5s);
+  ASSERT_EQ(res.status, 200) << res.error;
+  EXPECT_EQ(body(res)["since"], 8);
+  EXPECT_EQ(parked.load(), 0);
+}
+
+TEST_F(ChangeFeedServerTest, TheVersionSourceIsOnlyAskedForReadersAhead) {
+  std::atomic<int> asked{0};
+  feed.set_version_source([&] {
+    ++asked;
+    return std::int64_t{5};
+  });
+  EXPECT_EQ(changes("since=3&epoch=epoch-1&wait_ms=60000", 5s).status, 200);  // behind
+  EXPECT_EQ(changes("since=9&epoch=other&wait_ms=60000", 5s).status, 200);    // another history
+  EXPECT_EQ(changes("since=9&epoch=epoch-1&wait_ms=0", 5s).status, 200);      // no wait
+  EXPECT_EQ(changes("since=5&epoch=epoch-1&wait_ms=100", 5s).status, 200);    // up to date
+  EXPECT_EQ(asked.load(), 0);
+}
+
+TEST_F(ChangeFeedServerTest, AFailingVersionSourceIs503) {
+  feed.set_version_source(
+      []() -> std::int64_t { throw toggle::sql::Error(toggle::sql::ErrorKind::unavailable, "storage is down"); });
+  auto res = changes("since=9&epoch=epoch-1&wait_ms=60000", 5s);
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(res.body.find("storage is down"), std::string::npos) << res.body;
+  EXPECT_EQ(parked.load(), 0);
+}
+
+TEST(ChangeFeedDirect, AVersionSourceTurnsAReaderAheadIntoAParkedOne) {
+  auto log = std::make_shared<BuildLog>();
+  ChangeFeed feed(10, "e", builder_for(log));
+  std::int64_t store_version = 12;
+  feed.set_version_source([&] { return store_version; });
+  EXPECT_TRUE(std::holds_alternative<toggle::Deferred>(feed.wait(12, "e", 1000ms)));
+  EXPECT_EQ(feed.version(), 12);
+  store_version = 13;
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(14, "e", 1000ms))) << "ahead of the store too";
+  EXPECT_EQ(feed.version(), 13);
+  EXPECT_TRUE(std::holds_alternative<Response>(feed.wait(12, "e", 1000ms))) << "behind now";
+  feed.close();
 }
 
 }  // namespace

@@ -96,6 +96,34 @@ TEST_F(SqlTest, MigrationsSurviveReopening) {
   EXPECT_EQ(db->exec("SELECT COUNT(*) FROM schema_migrations").rows.at(0).integer(0), 2);
 }
 
+TEST_F(SqlTest, ComponentsSharingADatabaseKeepTheirOwnVersions) {
+  sql::migrate(*db, kMigrations, "one");
+  const std::vector<sql::Migration> other = {{1, "CREATE TABLE other_items (x INTEGER)", ""}};
+  sql::migrate(*db, other, "two");
+  EXPECT_NO_THROW(db->exec("SELECT x FROM other_items")) << "version 1 of 'two' is not version 1 of 'one'";
+  sql::migrate(*db, other, "two");
+  sql::migrate(*db, kMigrations, "one");
+  auto rows = db->exec("SELECT component, version FROM schema_migrations ORDER BY component, version").rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].text(0), "one");
+  EXPECT_EQ(rows[2].text(0), "two");
+  EXPECT_EQ(rows[2].integer(1), 1);
+}
+
+TEST_F(SqlTest, AVersionOnlyMigrationsTableIsAdoptedByItsComponent) {
+  // A file written before components existed: its versions belong to the one service using it.
+  db->exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+  db->acquire()->script(kMigrations[0].sqlite);
+  db->exec("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'long ago')");
+  ASSERT_NO_THROW(sql::migrate(*db, kMigrations, "svc")) << "version 1 must not run again";
+  auto rows = db->exec("SELECT component, version, applied_at FROM schema_migrations ORDER BY version").rows;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].text(0), "svc");
+  EXPECT_EQ(rows[0].text(2), "long ago");
+  EXPECT_EQ(rows[1].integer(1), 2);
+  EXPECT_TRUE(db->exec("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations_v1'").rows.empty());
+}
+
 TEST_F(SqlTest, DollarParametersBindByNumberNotByPosition) {
   sql::migrate(*db, kMigrations);
   // $2 appears before $1 in the text.
@@ -256,9 +284,26 @@ TEST(RowBoolean, AcceptsBothDialects) {
 TEST(OpenDatabase, UrlSchemes) {
   EXPECT_TRUE(sql::is_supported_database_url(""));
   EXPECT_TRUE(sql::is_supported_database_url("sqlite:/tmp/x.db"));
-  EXPECT_FALSE(sql::is_supported_database_url("postgres://u@h/db"));
+  EXPECT_TRUE(sql::is_supported_database_url("postgres://u@h/db"));
+  EXPECT_TRUE(sql::is_supported_database_url("postgresql://u:p@h:5432/db?sslmode=disable"));
+  EXPECT_TRUE(sql::is_postgres_url("postgresql://h/db"));
+  EXPECT_FALSE(sql::is_postgres_url("sqlite:/tmp/x.db"));
   EXPECT_FALSE(sql::is_supported_database_url("mysql://h"));
-  EXPECT_THROW(sql::open_database("postgres://u@h/db", "/tmp/unused.db"), sql::Error);
+  EXPECT_FALSE(sql::is_supported_database_url("Postgres://h/db"));
+  EXPECT_THROW(sql::open_database("mysql://h", "/tmp/unused.db"), sql::Error);
+  // PostgreSQL connections are opened on demand: a well-formed URL opens without a server...
+  auto lazy = sql::open_database("postgres://u@127.0.0.1:1/db", "/tmp/unused.db");
+  EXPECT_EQ(lazy->dialect(), sql::Dialect::postgres);
+  // ... which is "unavailable" when used, not a crash.
+  try {
+    lazy->exec("SELECT 1");
+    ADD_FAILURE() << "no server listens on port 1";
+  } catch (const sql::Error& e) {
+    EXPECT_EQ(e.kind(), sql::ErrorKind::unavailable) << e.what();
+  }
+  EXPECT_FALSE(lazy->ping());
+  // A malformed one is refused at once.
+  EXPECT_THROW(sql::open_database("postgres://h/db?no_such_option=1", "/tmp/unused.db"), sql::Error);
 
   char tmpl[] = "/tmp/toggle-unit-sqlurl-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -30,6 +30,11 @@ void ChangeFeed::publish(std::int64_t version) {
   wake_.notify_all();
 }
 
+void ChangeFeed::set_version_source(std::function<std::int64_t()> source) {
+  std::lock_guard lock(mutex_);
+  version_source_ = std::move(source);
+}
+
 void ChangeFeed::close() {
   {
     std::lock_guard lock(mutex_);
@@ -39,10 +44,16 @@ void ChangeFeed::close() {
 }
 
 Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait) {
+  std::function<std::int64_t()> source;
+  {
+    std::lock_guard lock(mutex_);
+    if (since > version_ && epoch == epoch_ && !closed_ && max_wait.count() > 0) source = version_source_;
+  }
+  if (source) publish(source());  // a reader ahead of us: maybe only of what we were told so far
   bool answer_now;
   {
     std::lock_guard lock(mutex_);
-    // A reader ahead of us (a restored database) is answered at once too: in full.
+    // A reader still ahead of the store (a restored database) is answered at once too: in full.
     answer_now = since != version_ || epoch != epoch_ || closed_ || max_wait.count() <= 0;
   }
   if (answer_now) return build_(since, epoch);  // outside the lock: building reads storage

@@ -73,8 +73,22 @@ Service::~Service() = default;
 
 std::string Service::database_url() {
   std::string url = env_.str("DATABASE_URL", "");
-  if (!sql::is_supported_database_url(url)) env_.fail("DATABASE_URL has an unsupported scheme (use sqlite:PATH)");
+  if (!sql::is_supported_database_url(url)) {
+    env_.fail("DATABASE_URL has an unsupported scheme (use sqlite:PATH or postgres://user:password@host:port/db)");
+  } else if (sql::is_postgres_url(url)) {
+    try {
+      sql::open_postgres(url);  // checks the syntax only: connections are opened on demand
+    } catch (const sql::Error& e) {
+      env_.fail("DATABASE_URL is not a valid PostgreSQL URL: " + std::string(e.what()));
+    }
+  }
   return url;
+}
+
+sql::Options Service::database_options() {
+  sql::Options options;
+  options.pool_size = static_cast<std::size_t>(env_.integer("DATABASE_POOL_SIZE", 8, 1, 1000));
+  return options;
 }
 
 std::function<std::string()> http_health_check(std::string name, std::string base_url) {

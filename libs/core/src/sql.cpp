@@ -72,6 +72,7 @@ class SqliteDatabase final : public Database {
   class Conn final : public Connection {
    public:
     explicit Conn(SqliteDatabase& db) : db_(db), lock_(db.mutex_) {}
+    Dialect dialect() const override { return Dialect::sqlite; }
     Result exec(std::string_view sql, std::initializer_list<Param> params) override {
       return db_.run(sql, params.begin(), params.size());
     }
@@ -177,22 +178,78 @@ class SqliteDatabase final : public Database {
 
 std::unique_ptr<Database> open_sqlite(const std::string& path) { return std::make_unique<SqliteDatabase>(path); }
 
-bool is_supported_database_url(const std::string& url) { return url.empty() || url.rfind("sqlite:", 0) == 0; }
-
-std::unique_ptr<Database> open_database(const std::string& url, const std::string& default_sqlite_path) {
-  if (url.empty()) return open_sqlite(default_sqlite_path);
-  if (url.rfind("sqlite:", 0) == 0) return open_sqlite(url.substr(7));
-  throw Error(ErrorKind::other, "unsupported DATABASE_URL scheme (use sqlite:PATH)");
+bool is_postgres_url(const std::string& url) {
+  return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
 }
 
-void migrate(Database& db, const std::vector<Migration>& migrations) {
-  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+bool is_supported_database_url(const std::string& url) {
+  return url.empty() || url.rfind("sqlite:", 0) == 0 || is_postgres_url(url);
+}
+
+std::unique_ptr<Database> open_database(const std::string& url, const std::string& default_sqlite_path,
+                                        const Options& options) {
+  if (url.empty()) return open_sqlite(default_sqlite_path);
+  if (url.rfind("sqlite:", 0) == 0) return open_sqlite(url.substr(7));
+  if (is_postgres_url(url)) return open_postgres(url, options);
+  throw Error(ErrorKind::other, "unsupported DATABASE_URL scheme (use sqlite:PATH or postgres://...)");
+}
+
+namespace {
+
+// Held (per transaction) by every migration on PostgreSQL: replicas that start together apply
+// their migrations one after the other instead of racing on CREATE TABLE.
+constexpr std::int64_t kMigrationLock = 0x546f67676c654d67;  // "ToggleMg"
+
+void lock_migrations(Connection& c) {
+  if (c.dialect() == Dialect::postgres) c.exec("SELECT pg_advisory_xact_lock($1)", {kMigrationLock});
+}
+
+// schema_migrations records (component, version): several services may share one database (the
+// seed's PostgreSQL deployments do). Files written before components existed have a version-only
+// table, which belonged to the one service using the file: its rows are moved to `component`.
+void ensure_migrations_table(Connection& c, const std::string& component) {
+  if (c.dialect() == Dialect::postgres) {
+    c.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (component VARCHAR(64) NOT NULL DEFAULT '', "
+        "version INTEGER NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, version))");
+    return;
+  }
+  bool exists = !c.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").rows.empty();
+  bool has_component =
+      exists && !c.exec("SELECT 1 FROM pragma_table_info('schema_migrations') WHERE name = 'component'").rows.empty();
+  if (has_component) return;
+  if (exists) c.exec("ALTER TABLE schema_migrations RENAME TO schema_migrations_v1");
+  c.exec(
+      "CREATE TABLE schema_migrations (component TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL, "
+      "applied_at TEXT NOT NULL, PRIMARY KEY (component, version))");
+  if (!exists) return;
+  c.exec(
+      "INSERT INTO schema_migrations (component, version, applied_at) "
+      "SELECT $1, version, applied_at FROM schema_migrations_v1",
+      {std::string_view(component)});
+  c.exec("DROP TABLE schema_migrations_v1");
+}
+
+}  // namespace
+
+void migrate(Database& db, const std::vector<Migration>& migrations, std::string_view component_view) {
+  const std::string component(component_view);
+  db.transaction([&](Connection& c) {
+    lock_migrations(c);
+    ensure_migrations_table(c, component);
+  });
   for (const auto& m : migrations) {
     db.transaction([&](Connection& c) {
-      if (!c.exec("SELECT 1 FROM schema_migrations WHERE version = $1", {std::int64_t{m.version}}).rows.empty()) return;
-      c.script(db.dialect() == Dialect::sqlite ? m.sqlite : m.postgres);
+      lock_migrations(c);
+      if (!c.exec("SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+                  {std::string_view(component), std::int64_t{m.version}})
+               .rows.empty())
+        return;
+      std::string_view script = c.dialect() == Dialect::sqlite ? m.sqlite : m.postgres;
+      if (!script.empty()) c.script(script);
       std::string now = iso8601_now();
-      c.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", {std::int64_t{m.version}, now});
+      c.exec("INSERT INTO schema_migrations (component, version, applied_at) VALUES ($1, $2, $3)",
+             {std::string_view(component), std::int64_t{m.version}, now});
     });
   }
 }

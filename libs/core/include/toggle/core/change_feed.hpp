@@ -28,6 +28,13 @@ class ChangeFeed {
   std::int64_t version() const;
   // A write committed `version`: wake the readers that have not seen it.
   void publish(std::int64_t version);
+  // Where the store's current version can be read (it may block: storage). With replicas sharing
+  // one database, a reader may have seen a version from another replica that this feed has not
+  // been told about yet; such a reader (same epoch, `since` ahead of version()) makes the feed
+  // read the version from here first, and is then parked like any reader that is up to date,
+  // instead of being answered at once and coming back in a loop. Without a source (one process
+  // per database), a reader ahead is answered at once: its database was restored from a backup.
+  void set_version_source(std::function<std::int64_t()> source);
   // A reader's request: answered now if something is newer than `since`, else parked.
   Reply wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait);
   // GET ...?since=<version>&epoch=<epoch>&wait_ms=<0..60000>: wait() with checked parameters.
@@ -45,6 +52,7 @@ class ChangeFeed {
   void loop();
 
   Builder build_;
+  std::function<std::int64_t()> version_source_;
   std::string epoch_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

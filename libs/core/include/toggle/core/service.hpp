@@ -15,6 +15,7 @@
 #include "toggle/core/config.hpp"
 #include "toggle/core/router.hpp"
 #include "toggle/core/server.hpp"
+#include "toggle/core/sql.hpp"
 
 namespace toggle {
 
@@ -32,6 +33,8 @@ class Service {
 
   // DATABASE_URL, checked: empty (SQLite under DATA_DIR) or a scheme sql::open_database() knows.
   std::string database_url();
+  // For sql::open_database(): DATABASE_POOL_SIZE (PostgreSQL connections at most, default 8).
+  sql::Options database_options();
 
   // Each check returns an empty string when its dependency answers, else what is wrong.
   void add_readiness_check(std::function<std::string()> check);
