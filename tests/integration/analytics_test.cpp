@@ -109,11 +109,12 @@ TEST_P(EventStoreTest, RecentIsNewestFirstWithLimitAndFlagFilter) {
 // ---------------------------------------------------------------------------------------------
 // HTTP API
 
-class AnalyticsApiTest : public ::testing::Test {
+// On SQLite and on PostgreSQL.
+class AnalyticsApiTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
   AuthService auth{dir};
-  AnalyticsService analytics{dir, auth.url()};
+  AnalyticsService analytics{dir, auth.url(), GetParam()};
   std::string key = auth.create_key("dashboard");
 
   toggle::ClientResponse post_events(const json& batch, const std::string& with_key = kServiceKey) {
@@ -123,8 +124,9 @@ class AnalyticsApiTest : public ::testing::Test {
     return call("GET", analytics.url() + path_and_query, with_key.empty() ? key : with_key);
   }
 };
+INSTANTIATE_TEST_SUITE_P(On, AnalyticsApiTest, kBackends, backend_name);
 
-TEST_F(AnalyticsApiTest, PostedBatchIsStoredOnce) {
+TEST_P(AnalyticsApiTest, PostedBatchIsStoredOnce) {
   json batch = json::array({event_json("e1", "f", true, 1), event_json("e2", "f", false, 2)});
   auto first = post_events(batch);
   ASSERT_EQ(first.status, 200) << describe(first);
@@ -136,7 +138,7 @@ TEST_F(AnalyticsApiTest, PostedBatchIsStoredOnce) {
   EXPECT_EQ(post_events(json::array()).status, 200) << "an empty batch is fine";
 }
 
-TEST_F(AnalyticsApiTest, OnlyTheServiceKeyMayPost) {
+TEST_P(AnalyticsApiTest, OnlyTheServiceKeyMayPost) {
   json batch = json::array({event_json("e1")});
   EXPECT_EQ(call("POST", analytics.url() + "/events", "", batch.dump()).status, 401);
   EXPECT_EQ(post_events(batch, "tm_key_wrong").status, 403);
@@ -147,14 +149,14 @@ TEST_F(AnalyticsApiTest, OnlyTheServiceKeyMayPost) {
   EXPECT_EQ(bare.status, 200) << describe(bare);
 }
 
-TEST_F(AnalyticsApiTest, IngestionDoesNotNeedAuthService) {
+TEST_P(AnalyticsApiTest, IngestionDoesNotNeedAuthService) {
   auth.stop();
   auto res = post_events(json::array({event_json("e1")}));
   EXPECT_EQ(res.status, 200) << describe(res);
   EXPECT_EQ(get("/summary?flag_name=f", "tm_key_not_cached").status, 503) << "queries do need it";
 }
 
-TEST_F(AnalyticsApiTest, BodyMustBeAJsonArray) {
+TEST_P(AnalyticsApiTest, BodyMustBeAJsonArray) {
   for (std::string body : {"{}", R"({"events":[]})", "[", "not json", "\"x\"", ""}) {
     SCOPED_TRACE(body);
     auto res = call("POST", analytics.url() + "/events", kServiceKey, body);
@@ -162,7 +164,7 @@ TEST_F(AnalyticsApiTest, BodyMustBeAJsonArray) {
   }
 }
 
-TEST_F(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
+TEST_P(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
   struct Case {
     json bad_event;
     std::string field;
@@ -205,7 +207,7 @@ TEST_F(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
   EXPECT_TRUE(analytics.store().recent(std::nullopt, 100).empty()) << "a refused batch stores nothing";
 }
 
-TEST_F(AnalyticsApiTest, BatchOfMoreThan10000EventsIs413) {
+TEST_P(AnalyticsApiTest, BatchOfMoreThan10000EventsIs413) {
   json batch = json::array();
   for (int i = 0; i < 10001; ++i) batch.push_back(event_json("e" + std::to_string(i), "f", i % 2 == 0, i % 1000));
   auto res = call("POST", analytics.url() + "/events", kServiceKey, batch.dump(), 20000ms);
@@ -220,7 +222,7 @@ TEST_F(AnalyticsApiTest, BatchOfMoreThan10000EventsIs413) {
   EXPECT_EQ(s.true_count + s.false_count, 10000);
 }
 
-TEST_F(AnalyticsApiTest, QueriesNeedAValidKey) {
+TEST_P(AnalyticsApiTest, QueriesNeedAValidKey) {
   for (std::string path : {"/events", "/summary?flag_name=f"}) {
     SCOPED_TRACE(path);
     EXPECT_EQ(call("GET", analytics.url() + path).status, 401);
@@ -231,7 +233,7 @@ TEST_F(AnalyticsApiTest, QueriesNeedAValidKey) {
   }
 }
 
-TEST_F(AnalyticsApiTest, EventsListIsNewestFirstWithLimits) {
+TEST_P(AnalyticsApiTest, EventsListIsNewestFirstWithLimits) {
   json batch = json::array();
   for (int i = 0; i < 150; ++i) batch.push_back(event_json("e" + std::to_string(i), i < 100 ? "f" : "g", true, i));
   ASSERT_EQ(post_events(batch).status, 200);
@@ -260,7 +262,7 @@ TEST_F(AnalyticsApiTest, EventsListIsNewestFirstWithLimits) {
   EXPECT_EQ(get("/events?flag_name=a%2Fb").status, 400);
 }
 
-TEST_F(AnalyticsApiTest, SummaryCountsAndNeedsAFlagName) {
+TEST_P(AnalyticsApiTest, SummaryCountsAndNeedsAFlagName) {
   json batch = json::array();
   for (int i = 0; i < 5; ++i) batch.push_back(event_json("t" + std::to_string(i), "checkout", true, i));
   for (int i = 0; i < 2; ++i) batch.push_back(event_json("f" + std::to_string(i), "checkout", false, i));

@@ -194,14 +194,53 @@ TEST_P(FlagStoreTest, TheEpochOfADatabaseSurvivesAReopenAndDiffersBetweenDatabas
   EXPECT_NE(other.epoch(), epoch);
 }
 
+// A file written before each feed had its own change-log tables (change_version, tombstones,
+// and schema_migrations without components) is taken over with its history: same epoch, same
+// version, same tombstones, so evaluation-service resumes without a full resync.
+TEST(FlagStoreUpgradeTest, AFileFromBeforeScopedChangeLogsKeepsItsHistory) {
+  TempDir dir;
+  {
+    auto old = toggle::sql::open_sqlite(dir.file("flags.db"));
+    old->acquire()->script(std::string(R"(
+      CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+      INSERT INTO schema_migrations VALUES (1, '2026-01-01T00:00:00.000Z');
+      CREATE TABLE flags (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, description TEXT,
+        is_enabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX flags_version ON flags (version);)") +
+                           std::string(toggle::changelog::kLegacySchemaSqlite) + R"(
+      UPDATE change_version SET version = 7, epoch = 'feedfacefeedface';
+      INSERT INTO flags (name, description, is_enabled, created_at, updated_at, version)
+        VALUES ('kept', '', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 6);
+      INSERT INTO tombstones VALUES ('gone', 7);)");
+  }
+  auto db = toggle::sql::open_sqlite(dir.file("flags.db"));
+  FlagStore store(*db);
+  EXPECT_EQ(store.epoch(), "feedfacefeedface");
+  EXPECT_EQ(store.version(), 7);
+  auto delta = store.changes_since(5, "feedfacefeedface");
+  EXPECT_FALSE(delta.full);
+  ASSERT_EQ(delta.flags.size(), 1u);
+  EXPECT_EQ(delta.flags[0].name, "kept");
+  EXPECT_EQ(delta.deleted, std::vector<std::string>{"gone"});
+  EXPECT_EQ(store.create("new", "", true).version, 8);
+  auto applied = db->exec("SELECT component, version FROM schema_migrations ORDER BY version").rows;
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0].text(0), "flag-service");
+  EXPECT_EQ(applied[1].integer(1), 2);
+  EXPECT_TRUE(db->exec("SELECT 1 FROM sqlite_master WHERE name IN ('change_version', 'tombstones')").rows.empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP API
 
-class FlagApiTest : public ::testing::Test {
+// On SQLite and on PostgreSQL.
+class FlagApiTest : public ::testing::TestWithParam<Backend> {
  protected:
   TempDir dir;
   AuthService auth{dir};
-  FlagService flags{dir, auth.url()};
+  FlagService flags{dir, auth.url(), GetParam()};
   std::string key = auth.create_key("flag-admin");
 
   toggle::ClientResponse req(const std::string& method, const std::string& path, const std::string& body = "") {
@@ -211,8 +250,9 @@ class FlagApiTest : public ::testing::Test {
     return req("POST", "/flags", json{{"name", name}, {"description", description}, {"is_enabled", enabled}}.dump());
   }
 };
+INSTANTIATE_TEST_SUITE_P(On, FlagApiTest, kBackends, backend_name);
 
-TEST_F(FlagApiTest, CrudLifecycle) {
+TEST_P(FlagApiTest, CrudLifecycle) {
   auto created = req("POST", "/flags", R"({"name":"new-checkout","description":"Checkout v2","is_enabled":true})");
   ASSERT_EQ(created.status, 201) << describe(created);
   json f = body_of(created);
@@ -263,7 +303,7 @@ TEST_F(FlagApiTest, CrudLifecycle) {
   EXPECT_EQ(body_of(req("GET", "/flags")).size(), 1u);
 }
 
-TEST_F(FlagApiTest, DuplicateNameIs409) {
+TEST_P(FlagApiTest, DuplicateNameIs409) {
   ASSERT_EQ(create("dup", true, "first").status, 201);
   auto again = create("dup", false, "second");
   EXPECT_EQ(again.status, 409) << describe(again);
@@ -271,7 +311,7 @@ TEST_F(FlagApiTest, DuplicateNameIs409) {
   EXPECT_EQ(body_of(req("GET", "/flags/dup"))["description"], "first");
 }
 
-TEST_F(FlagApiTest, InvalidNamesAre400) {
+TEST_P(FlagApiTest, InvalidNamesAre400) {
   const std::string longest(100, 'x');
   for (std::string name : {std::string(101, 'x'), std::string("a/b"), std::string("a b"), std::string("a%2Fb"),
                            std::string("caf\xc3\xa9"), std::string("new\nline"), std::string("")}) {
@@ -294,7 +334,7 @@ TEST_F(FlagApiTest, InvalidNamesAre400) {
   EXPECT_EQ(body_of(req("GET", "/flags")).size(), 2u) << "nothing invalid was stored";
 }
 
-TEST_F(FlagApiTest, NullNameIs400Not409) {
+TEST_P(FlagApiTest, NullNameIs400Not409) {
   auto res = req("POST", "/flags", R"({"name":null,"is_enabled":true})");
   EXPECT_EQ(res.status, 400) << describe(res);
   EXPECT_NE(error_of(res).find("name"), std::string::npos);
@@ -303,7 +343,7 @@ TEST_F(FlagApiTest, NullNameIs400Not409) {
   EXPECT_EQ(body_of(req("GET", "/flags")).size(), 0u);
 }
 
-TEST_F(FlagApiTest, FieldTypesAndLengthsAreChecked) {
+TEST_P(FlagApiTest, FieldTypesAndLengthsAreChecked) {
   for (std::string body :
        {R"({"name":"f","is_enabled":"yes"})", R"({"name":"f","is_enabled":1})", R"({"name":"f","description":5})"}) {
     SCOPED_TRACE(body);
@@ -318,7 +358,7 @@ TEST_F(FlagApiTest, FieldTypesAndLengthsAreChecked) {
   EXPECT_EQ(body_of(req("GET", "/flags/f"))["description"], std::string(1000, 'd'));
 }
 
-TEST_F(FlagApiTest, MalformedBodiesAre400) {
+TEST_P(FlagApiTest, MalformedBodiesAre400) {
   for (std::string body : {"{", "[]", "null", "\"x\"", "", "{\"name\":\"f\",}"}) {
     SCOPED_TRACE(body);
     EXPECT_EQ(req("POST", "/flags", body).status, 400);
@@ -330,7 +370,7 @@ TEST_F(FlagApiTest, MalformedBodiesAre400) {
   }
 }
 
-TEST_F(FlagApiTest, UpdateNeedsAKnownFieldAndCannotRename) {
+TEST_P(FlagApiTest, UpdateNeedsAKnownFieldAndCannotRename) {
   ASSERT_EQ(create("f", true, "text").status, 201);
   for (std::string body : {R"({})", R"({"enabled":false})", R"({"description":null})", R"({"name":"f"})"}) {
     SCOPED_TRACE(body);
@@ -346,7 +386,7 @@ TEST_F(FlagApiTest, UpdateNeedsAKnownFieldAndCannotRename) {
   EXPECT_EQ(same_name.status, 200) << "repeating the same name is not a rename: " << describe(same_name);
 }
 
-TEST_F(FlagApiTest, EveryRouteNeedsAValidKey) {
+TEST_P(FlagApiTest, EveryRouteNeedsAValidKey) {
   ASSERT_EQ(create("f").status, 201);
   struct Route {
     std::string method, path, body;
@@ -371,7 +411,7 @@ TEST_F(FlagApiTest, EveryRouteNeedsAValidKey) {
   EXPECT_EQ(call_with_headers("GET", flags.url() + "/flags", {{"Authorization", key}}).status, 200);
 }
 
-TEST_F(FlagApiTest, RevokedKeyIsRefused) {
+TEST_P(FlagApiTest, RevokedKeyIsRefused) {
   std::string doomed = auth.create_key("doomed");
   auto keys = body_of(call("GET", auth.url() + "/admin/keys", kMasterKey));
   std::int64_t id = keys.back()["id"].get<std::int64_t>();
@@ -379,7 +419,7 @@ TEST_F(FlagApiTest, RevokedKeyIsRefused) {
   EXPECT_EQ(call("GET", flags.url() + "/flags", doomed).status, 401);
 }
 
-TEST_F(FlagApiTest, AuthServiceDownIs503Not401) {
+TEST_P(FlagApiTest, AuthServiceDownIs503Not401) {
   std::string fresh = auth.create_key("never-used-before");  // not in flag-service's cache
   auth.stop();
   auto res = call("GET", flags.url() + "/flags", fresh);
@@ -393,7 +433,7 @@ TEST_F(FlagApiTest, AuthServiceDownIs503Not401) {
   EXPECT_EQ(back.status, 200) << "an unavailable verdict is not cached: " << describe(back);
 }
 
-TEST_F(FlagApiTest, ChangesFeedGivesFullThenDelta) {
+TEST_P(FlagApiTest, ChangesFeedGivesFullThenDelta) {
   ASSERT_EQ(create("a", true).status, 201);
   ASSERT_EQ(create("b", false).status, 201);
   auto full = req("GET", "/changes?since=0");
@@ -429,7 +469,7 @@ TEST_F(FlagApiTest, ChangesFeedGivesFullThenDelta) {
   }
 }
 
-TEST_F(FlagApiTest, ParkedLongPollIsAnsweredByAWrite) {
+TEST_P(FlagApiTest, ParkedLongPollIsAnsweredByAWrite) {
   ASSERT_EQ(create("watched", false).status, 201);
   json now = body_of(req("GET", "/changes?since=0"));
   std::int64_t version = now["version"].get<std::int64_t>();
@@ -462,7 +502,7 @@ TEST_F(FlagApiTest, ParkedLongPollIsAnsweredByAWrite) {
   EXPECT_EQ(gone["deleted"], json::array({"watched"}));
 }
 
-TEST_F(FlagApiTest, LongPollWithoutChangesEndsAtItsWait) {
+TEST_P(FlagApiTest, LongPollWithoutChangesEndsAtItsWait) {
   ASSERT_EQ(create("f").status, 201);  // version 1: version 0 always gets the full set
   json now = body_of(req("GET", "/changes"));
   std::int64_t version = now["version"].get<std::int64_t>();
@@ -482,7 +522,7 @@ TEST_F(FlagApiTest, LongPollWithoutChangesEndsAtItsWait) {
 // feed's version in the same epoch (e.g. the database was restored from a backup, which keeps its
 // epoch) is treated as up to date and parked for its whole wait, although changelog::read() answers
 // such a reader with the full set, and writes do not wake it (loop() wakes only `since < version`).
-TEST_F(FlagApiTest, ASinceAheadOfTheVersionIsAnsweredAtOnceInFull) {
+TEST_P(FlagApiTest, ASinceAheadOfTheVersionIsAnsweredAtOnceInFull) {
   ASSERT_EQ(create("f").status, 201);
   json now = body_of(req("GET", "/changes"));
   ASSERT_EQ(now["version"], 1);
