@@ -42,6 +42,10 @@ std::string trimmed(const char* message) {
   return s;
 }
 
+// The server's notices ("relation ... already exists, skipping" from the migrations' IF NOT
+// EXISTS) go to the JSON log at debug level, not to stderr as libpq would print them.
+void log_notice(void*, const char* message) { log::debug("database notice", {{"notice", trimmed(message)}}); }
+
 // A connection ready for the stores: times in UTC and printed in ISO style, whatever the server's
 // defaults (iso8601_from_pg relies on both).
 PGconn* connect(const std::string& url) {
@@ -52,6 +56,7 @@ PGconn* connect(const std::string& url) {
     PQfinish(c);
     throw Error(ErrorKind::unavailable, "cannot connect to PostgreSQL: " + msg);
   }
+  PQsetNoticeProcessor(c, log_notice, nullptr);
   PGresult* r = PQexec(c, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'");
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   std::string msg = ok ? "" : trimmed(PQresultErrorMessage(r));
