@@ -87,8 +87,16 @@ Platform::Platform(std::map<std::string, std::string> extra_env) : extra_env_(st
 }
 
 Platform::~Platform() {
-  while (!pids_.empty()) stop(pids_.begin()->first);
+  stop_all();
   std::filesystem::remove_all(data_dir_);
+}
+
+void Platform::stop_all() {
+  while (!pids_.empty()) stop(pids_.begin()->first);
+}
+
+void Platform::set_env(const std::string& service, const std::string& key, const std::string& value) {
+  service_env_[service][key] = value;
 }
 
 void Platform::add_replica(const std::string& service, const std::string& name) {
@@ -117,6 +125,8 @@ std::map<std::string, std::string> Platform::env_for(const std::string& service)
       {"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"},
   };
   for (const auto& [k, v] : extra_env_) env[k] = v;
+  if (auto it = service_env_.find(service); it != service_env_.end())
+    for (const auto& [k, v] : it->second) env[k] = v;
   return env;
 }
 

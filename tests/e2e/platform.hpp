@@ -27,8 +27,11 @@ class Platform {
   // Another instance of `service` named `name` (e.g. "evaluation-service-2"), with its own port
   // and data folder; start() it like the others.
   void add_replica(const std::string& service, const std::string& name);
+  // A setting for one service or replica only (e.g. its DATABASE_URL).
+  void set_env(const std::string& service, const std::string& key, const std::string& value);
   void start(const std::string& service);  // and wait until /health answers
   void start_all();
+  void stop_all();
   // SIGTERM and wait for exit; returns the exit status (or -signal).
   int stop(const std::string& service);
   void kill(const std::string& service);  // SIGKILL, no cleanup
@@ -51,6 +54,7 @@ class Platform {
   std::map<std::string, std::string> binary_;  // replica name -> service
   std::map<std::string, pid_t> pids_;
   std::map<std::string, std::string> extra_env_;
+  std::map<std::string, std::map<std::string, std::string>> service_env_;
   toggle::HttpClient client_;
 };
 

@@ -1,0 +1,159 @@
+// "Production mode": every store on a real PostgreSQL, evaluation replicas sharing a real Redis,
+// two flag-service replicas on one database — the servers started by the test itself. Changes
+// made through any flag-service replica reach every evaluation replica, and evaluation keeps
+// answering while PostgreSQL restarts, Redis stops or a flag-service replica dies.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "platform.hpp"
+#include "postgres_server.hpp"
+#include "toggle/core/json.hpp"
+
+using toggle::json;
+
+namespace e2e {
+namespace {
+
+class ProductionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pg = new testsupport::PostgresServer(); }
+  static void TearDownTestSuite() {
+    delete pg;
+    pg = nullptr;
+  }
+
+  ProductionTest() : platform(std::map<std::string, std::string>{{"REDIS_URL", redis.url()}}) {
+    static int run = 0;
+    std::string suffix = "_" + std::to_string(::getpid()) + "_" + std::to_string(run++);
+    for (const char* db : {"auth_db", "flags_db", "targeting_db", "analytics_db"}) {
+      testsupport::admin_exec(pg->base_url(), std::string("CREATE DATABASE ") + db + suffix);
+      databases.push_back(db + suffix);
+    }
+    platform.add_replica("flag-service", "flag-2");
+    platform.add_replica("evaluation-service", "evaluation-2");
+    platform.set_env("auth-service", "DATABASE_URL", pg->url("auth_db" + suffix));
+    platform.set_env("flag-service", "DATABASE_URL", pg->url("flags_db" + suffix));
+    platform.set_env("flag-2", "DATABASE_URL", pg->url("flags_db" + suffix));
+    platform.set_env("targeting-service", "DATABASE_URL", pg->url("targeting_db" + suffix));
+    platform.set_env("analytics-service", "DATABASE_URL", pg->url("analytics_db" + suffix));
+    // The second evaluation replica follows the second flag-service replica.
+    platform.set_env("evaluation-2", "FLAG_SERVICE_URL", platform.url("flag-2"));
+  }
+  ~ProductionTest() override {
+    platform.stop_all();  // before their databases go
+    for (const auto& db : databases) {
+      try {
+        testsupport::admin_exec(pg->base_url(), "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+      } catch (...) {
+      }
+    }
+  }
+  void SetUp() override {
+    platform.start_all();
+    platform.start("flag-2");
+    platform.start("evaluation-2");
+  }
+  void TearDown() override {
+    if (HasFailure())
+      for (const char* s : {"flag-service", "flag-2", "evaluation-service", "evaluation-2", "analytics-service"})
+        std::cerr << "--- " << s << " log\n" << platform.log_tail(s);
+  }
+
+  std::optional<bool> evaluate(const std::string& replica, const std::string& flag, const std::string& user) {
+    auto r = platform.get(replica, "/evaluate?user_id=" + user + "&flag_name=" + flag, "");
+    if (r.status != 200) return std::nullopt;
+    return json::parse(r.body)["result"].get<bool>();
+  }
+  bool every_replica_says(const std::string& flag, bool expected,
+                          std::chrono::milliseconds within = std::chrono::seconds(2)) {
+    return eventually(
+        [&] {
+          return evaluate("evaluation-service", flag, "u") == expected &&
+                 evaluate("evaluation-2", flag, "u") == expected;
+        },
+        within);
+  }
+  int put_flag(const std::string& via, const std::string& flag, bool enabled) {
+    return platform.send("PUT", via, "/flags/" + flag, enabled ? R"({"is_enabled":true})" : R"({"is_enabled":false})")
+        .status;
+  }
+
+  static testsupport::PostgresServer* pg;
+  RedisServer redis;
+  Platform platform;
+  std::vector<std::string> databases;
+};
+
+testsupport::PostgresServer* ProductionTest::pg = nullptr;
+
+TEST_F(ProductionTest, TheSeedFlowWorksOnPostgresWithTwoReplicas) {
+  auto flag = platform.send("POST", "flag-service", "/flags",
+                            R"({"name":"test-checkout","description":"Teste do fluxo de checkout","is_enabled":true})");
+  ASSERT_EQ(flag.status, 201) << flag.body;
+  EXPECT_EQ(json::parse(flag.body)["created_at"].get<std::string>().back(), 'Z');
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"test-checkout","is_enabled":true,"rules":{"type":"PERCENTAGE","value":100}})")
+                .status,
+            201);
+  for (const char* replica : {"evaluation-service", "evaluation-2"}) {
+    auto r = platform.get(replica, "/evaluate?user_id=user-123&flag_name=test-checkout", "");
+    EXPECT_EQ(r.body, R"({"flag_name":"test-checkout","user_id":"user-123","result":true})") << replica;
+  }
+  EXPECT_TRUE(eventually([&] {
+    auto s = platform.get("analytics-service", "/summary?flag_name=test-checkout");
+    return s.status == 200 && json::parse(s.body)["total"] == 2;
+  }));
+  // The same flag, read through the other flag-service replica: one database.
+  EXPECT_EQ(platform.get("flag-2", "/flags/test-checkout").status, 200);
+}
+
+TEST_F(ProductionTest, AChangeThroughEitherFlagReplicaReachesEveryEvaluationReplica) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"fanout","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("fanout", true));
+  bool enabled = true;
+  for (const char* via : {"flag-2", "flag-service", "flag-2", "flag-service"}) {
+    enabled = !enabled;
+    ASSERT_EQ(put_flag(via, "fanout", enabled), 200);
+    EXPECT_TRUE(every_replica_says("fanout", enabled, std::chrono::milliseconds(1000))) << "via " << via;
+  }
+  // With flag-service (followed by the first replica) dead, a change through flag-2 still reaches
+  // both: the second replica through its feed, the first through Redis.
+  platform.kill("flag-service");
+  enabled = !enabled;
+  ASSERT_EQ(put_flag("flag-2", "fanout", enabled), 200);
+  EXPECT_TRUE(every_replica_says("fanout", enabled, std::chrono::seconds(2)));
+}
+
+TEST_F(ProductionTest, EvaluationAnswersThroughoutAPostgresRestartAndWritesRecover) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"through","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("through", true));
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread load([&] {
+    while (!done)
+      for (const char* replica : {"evaluation-service", "evaluation-2"})
+        (evaluate(replica, "through", "u") == true ? answered : failed)++;
+  });
+  pg->stop();
+  auto down = platform.send("PUT", "flag-service", "/flags/through", R"({"is_enabled":false})");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(platform.get("flag-service", "/ready", "").status, 503);
+  redis.stop();  // and Redis too, for good measure
+  pg->start();
+  redis.start();
+  // Writes recover without restarting anything.
+  EXPECT_TRUE(eventually([&] { return put_flag("flag-service", "through", true) == 200; }, std::chrono::seconds(15)));
+  EXPECT_TRUE(eventually([&] { return platform.get("flag-service", "/ready", "").status == 200; }));
+  done = true;
+  load.join();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  ASSERT_EQ(put_flag("flag-2", "through", false), 200);
+  EXPECT_TRUE(every_replica_says("through", false, std::chrono::seconds(5)));
+}
+
+}  // namespace
+}  // namespace e2e
