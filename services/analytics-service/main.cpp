@@ -23,11 +23,12 @@ int main() {
     std::string auth_url = svc.env().url("AUTH_SERVICE_URL", "http://localhost:8001");
     std::string service_key = svc.env().required("SERVICE_API_KEY", "tm_key_service_internal_dev");
     std::string database_url = svc.database_url();
+    sql::Options database_options = svc.database_options();
     bool idle_priority = svc.env().boolean("ANALYTICS_IDLE_PRIORITY", true);
     svc.env().exit_if_invalid("analytics-service");
     if (idle_priority) run_at_idle_priority();
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/analytics.db", svc.database_options());
+    auto db = sql::open_database(database_url, svc.data_dir() + "/analytics.db", database_options);
     analytics::EventStore store(*db);
     KeyValidator keys(auth_url);
     analytics::add_routes(svc.router(), store, keys, service_key);

@@ -12,11 +12,12 @@ int main() {
     std::string master_key = svc.env().required("MASTER_KEY", "master-key-local-dev");
     std::string service_key = svc.env().str("SERVICE_API_KEY", "tm_key_service_internal_dev");
     std::string database_url = svc.database_url();
+    sql::Options database_options = svc.database_options();
     svc.env().exit_if_invalid("auth-service");
     if (master_key == "master-key-local-dev")
       log::warn("MASTER_KEY is the development default: set your own in production");
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/auth.db", svc.database_options());
+    auto db = sql::open_database(database_url, svc.data_dir() + "/auth.db", database_options);
     auth::KeyStore store(*db);
     // The other services authenticate with SERVICE_API_KEY: register its hash so that it works
     // without a manual bootstrap step (the original needed one after every database wipe).

@@ -10,9 +10,10 @@ int main() {
     Service svc("flag-service", 8002);
     std::string auth_url = svc.env().url("AUTH_SERVICE_URL", "http://localhost:8001");
     std::string database_url = svc.database_url();
+    sql::Options database_options = svc.database_options();
     svc.env().exit_if_invalid("flag-service");
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/flags.db", svc.database_options());
+    auto db = sql::open_database(database_url, svc.data_dir() + "/flags.db", database_options);
     flags::FlagStore store(*db);
     KeyValidator keys(auth_url);
     flags::Api api(store, keys);

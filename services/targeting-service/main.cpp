@@ -10,9 +10,10 @@ int main() {
     Service svc("targeting-service", 8003);
     std::string auth_url = svc.env().url("AUTH_SERVICE_URL", "http://localhost:8001");
     std::string database_url = svc.database_url();
+    sql::Options database_options = svc.database_options();
     svc.env().exit_if_invalid("targeting-service");
 
-    auto db = sql::open_database(database_url, svc.data_dir() + "/targeting.db", svc.database_options());
+    auto db = sql::open_database(database_url, svc.data_dir() + "/targeting.db", database_options);
     targeting::RuleStore store(*db);
     KeyValidator keys(auth_url);
     targeting::Api api(store, keys);
