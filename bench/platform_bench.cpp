@@ -1,8 +1,9 @@
 // Helper for scripts/bench.sh: the measurements wrk cannot make.
 //
 //   platform_bench setup FLAG_URL TARGETING_URL            flags "bench-flag" (PERCENTAGE 50) and "bench-toggle"
-//   platform_bench propagation FLAG_URL EVAL_URL[,EVAL_URL…] TOGGLES
-//                                              time from a PUT's reply until every replica answers it
+//   platform_bench propagation FLAG_URL[,FLAG_URL…] EVAL_URL[,EVAL_URL…] TOGGLES
+//                       time from a PUT's reply until every replica answers it; PUTs go to the
+//                       flag-service replicas in turn
 //   platform_bench load-flags FLAG_URL TARGETING_URL EVAL_URL N   create N flags (every other one with a rule)
 //   platform_bench count ANALYTICS_URL FLAG                events stored for FLAG
 //
@@ -66,7 +67,8 @@ std::vector<std::string> split(const std::string& list) {
   return out;
 }
 
-int propagation(const std::string& flags, const std::string& evals, int toggles) {
+int propagation(const std::string& flag_services, const std::string& evals, int toggles) {
+  std::vector<std::string> writers = split(flag_services);
   std::vector<std::string> replicas = split(evals);
   std::vector<double> ms;
   bool enabled = true;
@@ -74,7 +76,8 @@ int propagation(const std::string& flags, const std::string& evals, int toggles)
     while (!evaluates_to(eval, enabled)) std::this_thread::sleep_for(milliseconds(10));
   for (int i = 0; i < toggles; ++i) {
     enabled = !enabled;
-    must(call("PUT", flags + "/flags/bench-toggle", enabled ? R"({"is_enabled":true})" : R"({"is_enabled":false})"),
+    must(call("PUT", writers[i % writers.size()] + "/flags/bench-toggle",
+              enabled ? R"({"is_enabled":true})" : R"({"is_enabled":false})"),
          "toggle");
     auto replied = steady_clock::now();
     // Every replica must answer the new value; poll them in turn until all do.

@@ -19,22 +19,27 @@ work=$(mktemp -d /tmp/toggle-bench-XXXXXX)
 declare -A port pid
 base=$((20000 + RANDOM % 20000))
 i=0
-for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling evaluation-2 redis; do
+for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling evaluation-2 redis \
+  flag-pg-1 flag-pg-2 evaluation-pg-1 evaluation-pg-2; do
   port[$s]=$((base + i)); i=$((i + 1))
 done
 url() { echo "http://127.0.0.1:${port[$1]}"; }
 cleanup() {
   for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [[ -f $work/pg/url ]] && tests/support/postgres.sh destroy "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+# start NAME [VAR=value…]: the service NAME (a replica's name ends in -2, -pg-1, …), with settings.
 start() {
-  local s=$1 binary=${1/evaluation-2/evaluation-service}
-  PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work/$s LOG_LEVEL=warn REDIS_URL=redis://127.0.0.1:${port[redis]} \
+  local s=$1 binary
+  binary=$(sed -E 's/-(pg-)?[0-9]+$//; s/^evaluation$/evaluation-service/; s/^flag$/flag-service/' <<<"$s")
+  shift
+  env PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work/$s LOG_LEVEL=warn REDIS_URL=redis://127.0.0.1:${port[redis]} \
     AUTH_SERVICE_URL=$(url auth-service) FLAG_SERVICE_URL=$(url flag-service) \
-    TARGETING_SERVICE_URL=$(url targeting-service) ANALYTICS_SERVICE_URL=$(url analytics-service) \
+    TARGETING_SERVICE_URL=$(url targeting-service) ANALYTICS_SERVICE_URL=$(url analytics-service) "$@" \
     "$bin/$binary" >>"$work/$s.log" 2>&1 &
   pid[$s]=$!
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$(url "$s")/health" && return; sleep 0.1; done
@@ -122,6 +127,23 @@ start evaluation-2
 prop2=$("$bin/platform_bench" propagation "$(url flag-service)" "$(url evaluation-service),$(url evaluation-2)" 50)
 prop2_p50=$(grep p50 <<<"$prop2" | cut -d= -f2) prop2_p99=$(grep p99 <<<"$prop2" | cut -d= -f2)
 
+# Production mode: two flag-service replicas on one PostgreSQL (started here, as the tests do),
+# each followed by its own evaluation replica, both sharing Redis; toggles alternate between the
+# flag replicas, and each counts once every evaluation replica answers it.
+echo "== kill-switch propagation across replicas on PostgreSQL (50 toggles)" >&2
+mkdir -p "$work/pg"
+tests/support/postgres.sh init "$work/pg" >/dev/null
+pg=$(cat "$work/pg/url")
+psql -q "$pg/postgres" -c "CREATE DATABASE flags_db" >/dev/null
+start flag-pg-1 DATABASE_URL="$pg/flags_db"
+start flag-pg-2 DATABASE_URL="$pg/flags_db"
+# Redis database 1: these replicas are another platform (another flags database) than the ones above.
+start evaluation-pg-1 FLAG_SERVICE_URL="$(url flag-pg-1)" REDIS_URL="redis://127.0.0.1:${port[redis]}/1"
+start evaluation-pg-2 FLAG_SERVICE_URL="$(url flag-pg-2)" REDIS_URL="redis://127.0.0.1:${port[redis]}/1"
+"$bin/platform_bench" setup "$(url flag-pg-1)" "$(url targeting-service)"
+prop3=$("$bin/platform_bench" propagation "$(url flag-pg-1),$(url flag-pg-2)" "$(url evaluation-pg-1),$(url evaluation-pg-2)" 50)
+prop3_p50=$(grep p50 <<<"$prop3" | cut -d= -f2) prop3_p99=$(grep p99 <<<"$prop3" | cut -d= -f2)
+
 echo "== resident memory with 10,000 flags" >&2
 "$bin/platform_bench" load-flags "$(url flag-service)" "$(url targeting-service)" "$(url evaluation-service)" 10000
 kill -TERM "${pid[evaluation-service]}"; wait "${pid[evaluation-service]}" || true
@@ -158,5 +180,6 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | events dropped (whole run)                   | $(printf '%9s' "${dropped:-0}")        | 0            |
 | kill-switch propagation p50 / p99 (50)       | $(printf '%6.2f / %6.2f ms' "$prop_p50" "$prop_p99") | p99 ≤ 250 ms |
 | … to both of 2 replicas (Redis) p50 / p99    | $(printf '%6.2f / %6.2f ms' "$prop2_p50" "$prop2_p99") | p99 ≤ 250 ms |
+| … PostgreSQL, 2 flag + 2 evaluation replicas | $(printf '%6.2f / %6.2f ms' "$prop3_p50" "$prop3_p99") | p99 ≤ 250 ms |
 | evaluation RSS with $flags_loaded flags          | $(printf '%9.1f MiB' "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')") | ≤ 50 MiB     |
 TABLE
