@@ -182,15 +182,6 @@ class PostgresDatabase final : public Database {
     return std::make_unique<Conn>(*this, c);
   }
 
-  bool ping() override {
-    try {
-      acquire()->exec("SELECT 1");
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
-  }
-
  private:
   class Conn final : public Connection {
    public:

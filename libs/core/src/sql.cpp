@@ -11,6 +11,15 @@
 
 namespace toggle::sql {
 
+bool Database::ping() {
+  try {
+    acquire()->exec("SELECT 1");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 const std::string& Row::text(std::size_t i) const {
   static const std::string empty;
   const auto& v = values.at(i);
@@ -55,15 +64,6 @@ class SqliteDatabase final : public Database {
   Dialect dialect() const override { return Dialect::sqlite; }
 
   std::unique_ptr<Connection> acquire() override { return std::make_unique<Conn>(*this); }
-
-  bool ping() override {
-    try {
-      acquire()->exec("SELECT 1");
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
-  }
 
  protected:
   std::string_view begin_statement() const override { return "BEGIN IMMEDIATE"; }

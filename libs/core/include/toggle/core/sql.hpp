@@ -71,7 +71,7 @@ class Database {
   // A connection for one unit of work, returned to the database when the pointer is destroyed.
   virtual std::unique_ptr<Connection> acquire() = 0;
   // True when the database answers a trivial query.
-  virtual bool ping() = 0;
+  bool ping();
 
   Result exec(std::string_view sql, std::initializer_list<Param> params = {}) { return acquire()->exec(sql, params); }
 
