@@ -2,11 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
+#include "toggle/core/log.hpp"
 #include "toggle/core/text.hpp"
 
 namespace toggle::sql {
@@ -234,10 +237,24 @@ void ensure_migrations_table(Connection& c, const std::string& component) {
 
 void migrate(Database& db, const std::vector<Migration>& migrations, std::string_view component_view) {
   const std::string component(component_view);
-  db.transaction([&](Connection& c) {
-    lock_migrations(c);
-    ensure_migrations_table(c, component);
-  });
+  // A service and its database often start together (a fresh deployment, a node reboot): wait
+  // for an unreachable database for a while, saying so, rather than exiting at once.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (auto pause = std::chrono::milliseconds(250);; pause = std::min(pause * 2, std::chrono::milliseconds(5000))) {
+    try {
+      db.transaction([&](Connection& c) {
+        lock_migrations(c);
+        ensure_migrations_table(c, component);
+      });
+      break;
+    } catch (const Error& e) {
+      if (db.dialect() != Dialect::postgres || e.kind() != ErrorKind::unavailable ||
+          std::chrono::steady_clock::now() + pause > give_up)
+        throw;  // a SQLite file that cannot be opened will not fix itself
+      log::warn("database unavailable at start, waiting for it", {{"component", component}, {"error", e.what()}});
+      std::this_thread::sleep_for(pause);
+    }
+  }
   for (const auto& m : migrations) {
     db.transaction([&](Connection& c) {
       lock_migrations(c);
