@@ -23,12 +23,8 @@ struct Case {
 
 // A raw TCP exchange: sends `bytes`, returns what the server answered before closing or `wait`.
 std::string raw_exchange(int port, const std::string& bytes, int wait_ms = 2000) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "connect failed";
+  int fd = connect_loopback(port);
+  if (fd < 0) return "connect failed";
   ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
   std::string out;
   char buf[4096];
@@ -202,12 +198,8 @@ TEST_F(HostileInputTest, MalformedHttpIsRefusedAndTheServerStaysUp) {
 
 TEST_F(HostileInputTest, ASlowClientIsCutOffAndDoesNotBlockOthers) {
   int port = platform.port("evaluation-service");
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
   std::string partial = "GET /health HTTP/1.1\r\nHost: x\r\n";  // never finished
   ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
   EXPECT_EQ(platform.get("evaluation-service", "/health", "").status, 200);  // others are served meanwhile

@@ -60,6 +60,8 @@ class Platform {
 
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 int free_port();
+// A socket connected to 127.0.0.1:`port`, or -1 if nothing accepts there. The caller closes it.
+int connect_loopback(int port);
 
 // A real redis-server (Debian's package) on a free loopback port, in a temporary folder, for the
 // test's lifetime; stop() and start() keep the port.

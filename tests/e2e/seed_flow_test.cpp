@@ -85,7 +85,7 @@ TEST_F(PlatformTest, BucketsMatchTheOriginal) {
             201);
   // Until the rule reaches evaluation the flag is on for everyone (no rule): wait for the rule.
   EXPECT_TRUE(eventually([&] {
-    return evaluate("enable-new-dashboard", "user-123")      // bucket 25 < 50
+    return evaluate("enable-new-dashboard", "user-123")       // bucket 25 < 50
            && !evaluate("enable-new-dashboard", "user-abc");  // bucket 71
   }));
 }
