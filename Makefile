@@ -16,11 +16,14 @@ build: deps
 run: build
 	@BUILD_DIR=$(BUILD_DIR) scripts/run.sh
 
-test: build
+test:
+	@scripts/install-deps.sh --test
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2
 
 bench:
-	@scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --test --bench
 	@scripts/bench.sh
 
 format:

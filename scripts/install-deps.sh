@@ -1,29 +1,51 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages ToggleMaster needs to build, run, test and benchmark.
-# The single list used by `make run`, `make test`, `make bench`, CI and the Dockerfiles.
-# Only missing packages are installed, so a second run takes a fraction of a second.
+# Installs what ToggleMaster needs on Debian 12: the one list of Debian packages (and, for the
+# tests only, the npm packages declared in tests/package.json). Used by `make run`, `make test`,
+# `make bench`, `make test-deploy`, `make fuzz`, CI and the Dockerfile. Only what is missing is
+# installed, so a second run takes a fraction of a second.
 #
-#   scripts/install-deps.sh            build + run + test
+#   scripts/install-deps.sh            build and run (what `make run` and the Dockerfile need)
+#   scripts/install-deps.sh --test     also the servers, emulators and tools the tests start
 #   scripts/install-deps.sh --bench    also wrk (load generator) for `make bench`
+#   scripts/install-deps.sh --deploy   also Docker Engine, Compose and debootstrap (`make test-deploy`)
+#   scripts/install-deps.sh --fuzz     also clang's libFuzzer and sanitizer runtimes (`make fuzz`)
+# Options combine: `--test --bench`.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config   # toolchain
-  libboost-dev                                   # Boost.Beast / Asio (header-only)
+  libboost-dev                                   # Boost.Beast / Asio (header-only): HTTP server
   nlohmann-json3-dev                             # JSON
-  libsqlite3-dev                                 # embedded storage
-  libpq-dev postgresql                           # PostgreSQL client (DATABASE_URL=postgres://); the server for tests
-  libssl-dev                                     # SHA-1/256, RAND_bytes, constant-time compare
-  libcurl4-openssl-dev                           # service-to-service HTTP client
+  libsqlite3-dev                                 # embedded storage (the default)
+  libpq-dev                                      # PostgreSQL client (DATABASE_URL=postgres://)
+  libhiredis-dev                                 # Redis client (REDIS_URL)
+  libssl-dev                                     # SHA-1/256, HMAC, RAND_bytes, TLS
+  libcurl4-openssl-dev                           # HTTP client: other services, AWS and Azure REST APIs
+  libqpid-proton-cpp12-dev                       # AMQP 1.0 client: Azure Service Bus
+  libre2-dev                                     # linear-time regular expressions in targeting rules
   libspdlog-dev                                  # structured logs
-  libhiredis-dev redis-server                    # Redis client; the server for tests
-  libgtest-dev libgmock-dev                      # unit / integration / end-to-end tests
-  libbenchmark-dev                               # evaluator micro-benchmarks
   curl ca-certificates procps                    # scripts: health checks, the seed's curl flow
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk)
-fi
+npm_needed=false
+for option in "$@"; do
+  case "$option" in
+    --test)
+      packages+=(
+        libgtest-dev libgmock-dev                # unit / integration / end-to-end tests
+        postgresql redis-server                  # real servers the tests start on loopback
+        rabbitmq-server                          # AMQP 1.0 broker (Service Bus stand-in for tests)
+        python3-qpid-proton openssl              # the Service Bus test broker (TLS + CBS), its certificates
+      )
+      npm_needed=true ;;
+    --bench) packages+=(libbenchmark-dev wrk) ;;
+    --deploy) packages+=(docker.io docker-compose debootstrap) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
+  esac
+done
+# Node.js and npm: Debian's, unless a Node.js with npm is already installed.
+if $npm_needed && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,11 +53,22 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests' npm packages (emulators, validators, the OpenFeature SDK), pinned by
+# tests/package-lock.json, into tests/node_modules; again only when the lock file changed.
+if $npm_needed; then
+  stamp=tests/node_modules/.installed-lock
+  if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
+    echo "install-deps: npm ci in tests/" >&2
+    (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp tests/package-lock.json "$stamp"
+  fi
+fi
