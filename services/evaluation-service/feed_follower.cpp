@@ -56,9 +56,13 @@ void FeedFollower::run() {
   auto last_complaint = std::chrono::steady_clock::time_point{};
   while (!stopping_) {
     FeedPosition base = position();
-    if (std::chrono::steady_clock::now() - last_full > opt_.full_resync) base.version = 0;
+    // A follower that has no state yet (no epoch) or whose safety-net resync is due asks for the
+    // full set at once; any other poll is parked by the feed until something changes, also on a
+    // feed that has never had a write (version 0): an idle platform makes no requests.
+    bool need_full = base.epoch.empty() || std::chrono::steady_clock::now() - last_full > opt_.full_resync;
+    if (need_full) base.version = 0;
     std::string url = opt_.base_url + "/changes?since=" + std::to_string(base.version) + "&epoch=" + base.epoch +
-                      "&wait_ms=" + std::to_string(base.version == 0 ? 0 : opt_.wait.count());
+                      "&wait_ms=" + std::to_string(need_full ? 0 : opt_.wait.count());
     auto res = client.send({"GET",
                             url,
                             {{"Authorization", "Bearer " + opt_.api_key}},
