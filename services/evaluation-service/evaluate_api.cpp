@@ -1,41 +1,44 @@
 #include "evaluate_api.hpp"
 
+#include "toggle/core/checks.hpp"
 #include "toggle/core/crypto.hpp"
 #include "toggle/core/text.hpp"
 
 namespace toggle::evaluation {
 
-EvaluateApi::EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys)
-    : catalog_(catalog), fetcher_(fetcher), events_(events), keys_(keys) {}
+EvaluateApi::EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys,
+                         unsigned key_check_threads)
+    : catalog_(catalog), fetcher_(fetcher), events_(events), keys_(keys), key_checks_(key_check_threads) {}
 
 void EvaluateApi::add_routes(Router& router) {
-  router.get("/evaluate", [this](Request& req) { return evaluate(req); }, {.blocking = false});
+  router.get("/evaluate", [this](Request& req) { return evaluate(req); }, {.blocking = false, .cors = true});
 }
 
 Reply EvaluateApi::evaluate(Request& req) {
+  std::string key;
+  if (keys_) {  // the key first: a caller without one learns that before anything else
+    key = api_key_of(req);
+    if (key.empty()) throw_missing_key();
+  }
   auto user_id = req.query("user_id");
   auto flag_name = req.query("flag_name");
   if (!user_id || user_id->empty() || !flag_name || flag_name->empty())
-    throw HttpError(400, "user_id and flag_name are required query parameters");
-  if (!rules::is_valid_flag_name(*flag_name))
-    throw HttpError(400, "flag_name must be 1-100 characters of A-Z, a-z, 0-9, '_', '.', '-'");
-  if (!rules::is_valid_user_id(*user_id) || !is_valid_utf8(*user_id))
-    throw HttpError(400, "user_id must be 1-256 characters of UTF-8 text without control characters");
-  if (!keys_) return decide(std::move(*flag_name), std::move(*user_id));
+    throw Error::invalid("missing_parameter", "user_id and flag_name are required query parameters");
+  std::string flag = checked_flag_name(std::move(*flag_name));
+  std::string user = checked_user_id(std::move(*user_id));
+  if (!keys_) return decide(std::move(flag), std::move(user));
 
-  std::string key(api_key_from_header(req.header("Authorization")));
-  if (key.empty()) throw HttpError(401, "missing API key: send 'Authorization: Bearer <key>'");
-  if (auto verdict = keys_->cached(key)) {
-    throw_unless_valid(*verdict);
-    return decide(std::move(*flag_name), std::move(*user_id));
+  if (auto check = keys_->cached(key)) {
+    require_scope(*check, Scope::evaluate);
+    return decide(std::move(flag), std::move(user));
   }
   // First sight of this key: ask auth-service off the I/O thread.
-  return Deferred{[this, key, flag = std::move(*flag_name), user = std::move(*user_id)](Responder respond) {
+  return Deferred{[this, key, flag = std::move(flag), user = std::move(user)](Responder respond) {
     key_checks_.post([this, key, flag, user, respond] {
       try {
-        throw_unless_valid(keys_->validate(key));
-      } catch (const HttpError& e) {
-        return respond(error_response(e.status(), e.what()));
+        require_scope(keys_->validate(key), Scope::evaluate);
+      } catch (const Error& e) {
+        return respond(error_response(e));
       }
       reply_with(respond, decide(flag, user));
     });
@@ -62,7 +65,8 @@ Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name,
     case Lookup::Status::unavailable:
       break;
   }
-  return error_response(503, "flag '" + flag_name + "' is not known here yet and cannot be fetched: " + lookup.problem);
+  return error_response(ErrorKind::unavailable, "flag_unavailable",
+                        "flag '" + flag_name + "' is not known here yet and cannot be fetched: " + lookup.problem);
 }
 
 Response EvaluateApi::answer(const rules::FlagDefinition& flag, std::string_view user_id) {

@@ -17,10 +17,14 @@ namespace toggle::evaluation {
 
 class EvaluateApi {
  public:
-  // `keys` non-null: /evaluate requires a valid API key (EVALUATE_REQUIRE_KEY=true).
-  EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys);
+  // `keys` non-null: /evaluate requires a valid API key with the evaluate scope
+  // (EVALUATE_REQUIRE_KEY=true); first sights of a key are checked on `key_check_threads`.
+  EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys,
+              unsigned key_check_threads = 2);
   void add_routes(Router& router);
   Reply evaluate(Request& req);
+  // Waits for the key checks under way (shutdown, after the server stopped).
+  void stop() { key_checks_.join(); }
 
  private:
   Reply decide(std::string flag_name, std::string user_id);
@@ -31,7 +35,7 @@ class EvaluateApi {
   MissFetcher& fetcher_;
   EventSender& events_;
   KeyValidator* keys_;
-  WorkerPool key_checks_{2};
+  WorkerPool key_checks_;
 };
 
 }  // namespace toggle::evaluation

@@ -19,10 +19,10 @@ namespace {
 
 struct EventMetrics {
   Counter& emitted = metrics().counter("events_emitted_total", "Evaluation events produced");
-  Counter& delivered = metrics().counter("events_delivered_total", "Events stored by analytics-service");
+  Counter& delivered = metrics().counter("events_delivered_total", "Events taken by the transport");
   Counter& spooled = metrics().counter("events_spooled_total", "Events written to the disk spool");
   Counter& dropped = metrics().counter("events_dropped_total", "Events lost because buffer or spool was full");
-  Counter& rejected = metrics().counter("events_rejected_total", "Events analytics-service refused as invalid");
+  Counter& rejected = metrics().counter("events_rejected_total", "Events the transport refused as invalid");
 };
 EventMetrics& counters() {
   static EventMetrics m;
@@ -44,32 +44,13 @@ bool write_file(const fs::path& path, const std::string& data, bool sync) {
   return ok;
 }
 
-constexpr auto kRoundBudget = std::chrono::milliseconds(250);
-
 }  // namespace
 
-std::string to_json_array(const Event* begin, const Event* end) {
-  std::string out = "[";
-  for (const Event* e = begin; e != end; ++e) {
-    if (e != begin) out += ',';
-    out += "{\"event_id\":";
-    append_json_string(out, e->event_id);
-    out += ",\"user_id\":";
-    append_json_string(out, e->user_id);
-    out += ",\"flag_name\":";
-    append_json_string(out, e->flag_name);
-    out += e->result ? ",\"result\":true,\"timestamp\":" : ",\"result\":false,\"timestamp\":";
-    append_json_string(out, e->timestamp);
-    out += '}';
-  }
-  out += ']';
-  return out;
-}
-
-EventSender::EventSender(SenderOptions options) : opt_(std::move(options)) {
+EventSender::EventSender(SenderOptions options, std::unique_ptr<EventPublisher> publisher)
+    : opt_(std::move(options)), publisher_(std::move(publisher)), backoff_(opt_.retry_min) {
   buffer_.reserve(std::min<std::size_t>(opt_.capacity, 16384));
   counters();
-  spool_gauge_ = metrics().gauge("event_spool_files", "Batches waiting on disk for analytics-service",
+  spool_gauge_ = metrics().gauge("event_spool_files", "Batches waiting on disk for the transport",
                                  [this] { return double(spool_count_.load()); });
 }
 
@@ -116,19 +97,17 @@ void EventSender::scan_spool() {
   spool_count_ = spool_files_.size();
 }
 
-bool EventSender::deliver(const std::string& body, std::size_t count, std::chrono::milliseconds timeout) {
-  auto res = client_.send(
-      {"POST", opt_.analytics_url + "/events", {{"Authorization", "Bearer " + opt_.api_key}}, body, timeout});
-  if (res.status == 200) {
-    counters().delivered.inc(count);
-    return true;
-  }
-  if (res.status == 400 || res.status == 413 || res.status == 422) {
-    // Retrying cannot help; keep the evidence in the log rather than loop forever.
-    counters().rejected.inc(count);
-    log::error("analytics-service rejected an event batch",
-               {{"status", res.status}, {"reply", res.body}, {"events", count}});
-    return true;
+bool EventSender::deliver(const std::vector<Event>& batch, std::chrono::milliseconds timeout) {
+  switch (publisher_->publish(batch, timeout)) {
+    case EventPublisher::Outcome::delivered:
+      counters().delivered.inc(batch.size());
+      return true;
+    case EventPublisher::Outcome::rejected:
+      // Retrying cannot help; the publisher logged why.
+      counters().rejected.inc(batch.size());
+      return true;
+    case EventPublisher::Outcome::failed:
+      break;
   }
   return false;
 }
@@ -161,10 +140,15 @@ bool EventSender::drain_spool_once(std::chrono::milliseconds timeout) {
   std::stringstream data;
   data << in.rdbuf();
   std::string body = data.str();
-  // Count events by their ids to keep the delivered counter honest.
-  std::size_t count = 0;
-  for (std::size_t pos = 0; (pos = body.find("\"event_id\":", pos)) != std::string::npos; ++pos) ++count;
-  if (!deliver(body, count, timeout)) return false;
+  std::vector<Event> events;
+  try {
+    events = parse_event_batch(body);
+  } catch (const std::exception& e) {
+    log::error("unreadable spool file: its events are lost", {{"path", path}, {"error", e.what()}});
+    counters().dropped.inc();
+    events.clear();
+  }
+  if (!events.empty() && !deliver(events, timeout)) return false;
   fs::remove(path);
   spool_bytes_ -= std::min<std::uint64_t>(spool_bytes_, body.size());
   spool_files_.erase(spool_files_.begin());
@@ -178,18 +162,21 @@ bool EventSender::drain_spool_once(std::chrono::milliseconds timeout) {
 // letting the memory buffer overflow, and is delivered later, when the load drops.
 void EventSender::process(std::vector<Event>& events, std::chrono::steady_clock::time_point deliver_until) {
   std::size_t i = 0;
+  std::vector<Event> batch;
   while (i < events.size()) {
     std::size_t end = std::min(events.size(), i + opt_.batch_size);
-    std::string body = to_json_array(&events[i], &events[end]);
+    std::string body = to_json_array(events.data() + i, events.data() + end);
     while (body.size() > opt_.max_batch_bytes && end - i > 1) {
       end = i + (end - i) / 2;
-      body = to_json_array(&events[i], &events[end]);
+      body = to_json_array(events.data() + i, events.data() + end);
     }
-    // A slow analytics must not hold the sender past its round either: a batch that times out is
-    // spooled and sent again later (analytics stores by event_id, so twice is once).
+    // A slow transport must not hold the sender past its round either: a batch that times out is
+    // spooled and sent again later (the store keeps events by event_id, so twice is once).
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deliver_until - std::chrono::steady_clock::now());
     bool deliverable = spool_files_.empty() && left.count() > 0;
-    if (!deliverable || !deliver(body, end - i, std::clamp(left, std::chrono::milliseconds(50), opt_.timeout)))
+    batch.assign(std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(i)),
+                 std::make_move_iterator(events.begin() + static_cast<std::ptrdiff_t>(end)));
+    if (!deliverable || !deliver(batch, std::clamp(left, std::chrono::milliseconds(50), opt_.timeout)))
       spool(body, end - i);
     i = end;
   }
@@ -206,20 +193,20 @@ void EventSender::run() {
       if (stopping_) break;  // what is buffered now is stop()'s, under its deadline
       taken.swap(buffer_);
     }
-    // Each round delivers for at most a quarter of the time the buffer takes to fill at a high
-    // rate, so the buffer is emptied again before it overflows.
-    auto deliver_until = std::chrono::steady_clock::now() + kRoundBudget;
+    // Each round delivers for at most round_budget (a quarter of the time the buffer takes to
+    // fill at a high rate), so the buffer is emptied again before it overflows.
+    auto deliver_until = std::chrono::steady_clock::now() + opt_.round_budget;
     // Retry the spool first (with backoff while analytics stays down), then the fresh events.
     while (!spool_files_.empty() && !stopping_ && std::chrono::steady_clock::now() < deliver_until &&
            std::chrono::steady_clock::now() >= next_retry_) {
       auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deliver_until - std::chrono::steady_clock::now());
       if (drain_spool_once(std::clamp(left, std::chrono::milliseconds(50), opt_.timeout))) {
-        backoff_ = std::chrono::milliseconds(200);
+        backoff_ = opt_.retry_min;
         continue;
       }
       next_retry_ = std::chrono::steady_clock::now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(5000));
+      backoff_ = std::min(backoff_ * 2, opt_.retry_max);
     }
     process(taken, deliver_until);
   }

@@ -6,7 +6,7 @@
 
 namespace toggle::evaluation {
 
-MissFetcher::MissFetcher(FetchOptions options) : opt_(std::move(options)) {}
+MissFetcher::MissFetcher(FetchOptions options) : opt_(std::move(options)), pool_(opt_.threads) {}
 
 std::optional<Lookup> MissFetcher::recent(std::string_view flag_name) {
   std::lock_guard lock(mutex_);

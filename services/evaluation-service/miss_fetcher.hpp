@@ -27,6 +27,7 @@ struct FetchOptions {
   std::string flag_service_url, targeting_service_url, api_key;
   std::chrono::milliseconds remember{1000};
   std::chrono::milliseconds timeout{2000};
+  unsigned threads = 4;  // lookups under way at once (MISS_FETCH_THREADS)
 };
 
 class MissFetcher {
@@ -36,12 +37,14 @@ class MissFetcher {
   std::optional<Lookup> recent(std::string_view flag_name);
   // Looks the flag up (sharing a lookup already under way) and calls `done` from a worker thread.
   void fetch(const std::string& flag_name, std::function<void(const Lookup&)> done);
+  // Waits for the lookups under way (shutdown: their callbacks use what the caller owns).
+  void stop() { pool_.join(); }
 
  private:
   Lookup lookup(const std::string& flag_name) const;
 
   FetchOptions opt_;
-  WorkerPool pool_{4};
+  WorkerPool pool_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::vector<std::function<void(const Lookup&)>>> in_flight_;
   struct Remembered {

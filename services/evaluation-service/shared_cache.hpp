@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "feed_follower.hpp"
+#include "toggle/core/feed_follower.hpp"
 #include "toggle/core/redis.hpp"
 
 namespace toggle::evaluation {

@@ -1,13 +1,13 @@
 #include "flag_store.hpp"
 
-#include "toggle/core/changelog.hpp"
+#include "toggle/core/json.hpp"
 #include "toggle/core/text.hpp"
 
 namespace toggle::flags {
 namespace {
 
 std::vector<sql::Migration> migrations() {
-  const changelog::Scope& scope = FlagStore::changes_scope();
+  const changelog::Scope scope("flag");
   static const std::string sqlite = std::string(R"(
     CREATE TABLE flags (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,46 +42,54 @@ Flag from_row(const sql::Row& r) {
   return {r.integer(0), r.text(1), r.text(2), r.boolean(3), r.text(4), r.text(5), r.integer(6)};
 }
 
-std::string select(const char* rest) { return std::string("SELECT ") + kColumns + " FROM flags " + rest; }
+FeedStore::Table table() {
+  return {"flag-service", migrations(), "flag", "flags", "name", kColumns, "flags",
+          [](const sql::Row& row) { return to_json(from_row(row)); }};
+}
 
 }  // namespace
 
-const changelog::Scope& FlagStore::changes_scope() {
-  static const changelog::Scope scope("flag");
-  return scope;
+json to_json(const Flag& f) {
+  return {{"id", f.id},
+          {"name", f.name},
+          {"description", f.description},
+          {"is_enabled", f.is_enabled},
+          {"created_at", f.created_at},
+          {"updated_at", f.updated_at}};
 }
 
-FlagStore::FlagStore(sql::Database& db) : db_(db) { sql::migrate(db_, migrations(), "flag-service"); }
+FlagStore::FlagStore(sql::Database& db, const std::string& database_url) : feed_(db, database_url, table()) {}
 
 Flag FlagStore::create(const std::string& name, const std::string& description, bool is_enabled) {
-  return db_.transaction([&](sql::Connection& c) {
-    std::int64_t v = changelog::next_version(c, changes_scope());
-    std::string now = iso8601_now();
-    auto r = c.exec(std::string("INSERT INTO flags (name, description, is_enabled, created_at, updated_at, version) "
-                                "VALUES ($1, $2, $3, $4, $4, $5) RETURNING ") +
-                        kColumns,
-                    {name, description, is_enabled, now, v});
-    changelog::mark_present(c, changes_scope(), name);
-    return from_row(r.rows.at(0));
-  });
+  try {
+    return feed_.insert(name, [&](sql::Connection& c, std::int64_t version) {
+      std::string now = iso8601_now();
+      auto r = c.exec(std::string("INSERT INTO flags (name, description, is_enabled, created_at, updated_at, version) "
+                                  "VALUES ($1, $2, $3, $4, $4, $5) RETURNING ") +
+                          kColumns,
+                      {name, description, is_enabled, now, version});
+      return from_row(r.rows.at(0));
+    });
+  } catch (const sql::Error& e) {
+    if (e.kind() != ErrorKind::conflict) throw;
+    throw Error::conflict("flag_exists", "flag '" + name + "' already exists");
+  }
 }
 
 std::optional<Flag> FlagStore::get(const std::string& name) {
-  auto r = db_.exec(select("WHERE name = $1"), {name});
-  if (r.rows.empty()) return std::nullopt;
-  return from_row(r.rows[0]);
+  auto row = feed_.find(name);
+  if (!row) return std::nullopt;
+  return from_row(*row);
 }
 
 std::vector<Flag> FlagStore::list() {
   std::vector<Flag> out;
-  for (auto& row : db_.exec(select("ORDER BY name")).rows) out.push_back(from_row(row));
+  for (auto& row : feed_.all()) out.push_back(from_row(row));
   return out;
 }
 
 std::optional<Flag> FlagStore::update(const std::string& name, const FlagUpdate& u) {
-  return db_.transaction([&](sql::Connection& c) -> std::optional<Flag> {
-    if (c.exec("SELECT 1 FROM flags WHERE name = $1", {name}).rows.empty()) return std::nullopt;
-    std::int64_t v = changelog::next_version(c, changes_scope());
+  return feed_.update(name, [&](sql::Connection& c, std::int64_t version) {
     std::string now = iso8601_now();
     sql::Param description = u.description ? sql::Param(std::string_view(*u.description)) : sql::Param(nullptr);
     sql::Param enabled = u.is_enabled ? sql::Param(*u.is_enabled) : sql::Param(nullptr);
@@ -89,24 +97,11 @@ std::optional<Flag> FlagStore::update(const std::string& name, const FlagUpdate&
                                 "is_enabled = COALESCE($3, is_enabled), updated_at = $4, version = $5 "
                                 "WHERE name = $1 RETURNING ") +
                         kColumns,
-                    {name, description, enabled, now, v});
+                    {name, description, enabled, now, version});
     return from_row(r.rows.at(0));
   });
 }
 
-std::optional<std::int64_t> FlagStore::remove(const std::string& name) {
-  return changelog::remove(db_, changes_scope(), "DELETE FROM flags WHERE name = $1", name);
-}
-
-FlagChanges FlagStore::changes_since(std::int64_t since, const std::string& epoch) {
-  auto ch = changelog::read(db_, changes_scope(), since, epoch, select("ORDER BY name"),
-                            select("WHERE version > $1 ORDER BY version"));
-  FlagChanges out{ch.epoch, ch.version, ch.full, {}, std::move(ch.deleted)};
-  for (auto& row : ch.rows) out.flags.push_back(from_row(row));
-  return out;
-}
-
-std::int64_t FlagStore::version() { return changelog::current_version(db_, changes_scope()); }
-std::string FlagStore::epoch() { return changelog::epoch(db_, changes_scope()); }
+bool FlagStore::remove(const std::string& name) { return feed_.remove(name); }
 
 }  // namespace toggle::flags

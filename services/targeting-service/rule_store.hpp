@@ -1,13 +1,14 @@
-// Targeting rules at rest, one per flag name; `rules` is the canonical JSON text of a rule that
-// passed toggle::rules::parse_rule. Every write advances the change version (changelog.hpp).
+// Targeting rules at rest, one per flag name, in a FeedStore: every write is versioned and
+// published to the change feed that evaluation-service follows. `rules` is the canonical JSON
+// text of a rule that passed toggle::rules::parse_rule.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "toggle/core/changelog.hpp"
-#include "toggle/core/sql.hpp"
+#include "toggle/core/feed_store.hpp"
 
 namespace toggle::targeting {
 
@@ -20,39 +21,29 @@ struct TargetingRule {
   std::int64_t version = 0;
 };
 
+// The rule as the API and the change feed send it: {"id","flag_name","is_enabled","rules",
+// "created_at","updated_at"}.
+nlohmann::json to_json(const TargetingRule& rule);
+
 struct RuleUpdate {
   std::optional<std::string> rules;  // JSON text
   std::optional<bool> is_enabled;
 };
 
-struct RuleChanges {
-  std::string epoch;
-  std::int64_t version = 0;
-  bool full = false;
-  std::vector<TargetingRule> rules;
-  std::vector<std::string> deleted;  // flag names whose rule was deleted
-};
-
 class RuleStore {
  public:
-  explicit RuleStore(sql::Database& db);
+  RuleStore(sql::Database& db, const std::string& database_url);  // applies the migrations
 
-  // Throws sql::Error{conflict} if the flag already has a rule.
+  // Throws Error{conflict, "rule_exists"} if the flag already has a rule.
   TargetingRule create(const std::string& flag_name, const std::string& rules, bool is_enabled);
   std::optional<TargetingRule> get(const std::string& flag_name);
   std::vector<TargetingRule> list();
   std::optional<TargetingRule> update(const std::string& flag_name, const RuleUpdate& update);
-  std::optional<std::int64_t> remove(const std::string& flag_name);
-  RuleChanges changes_since(std::int64_t since, const std::string& epoch);
-  std::int64_t version();
-  std::string epoch();
-  bool ping() { return db_.ping(); }
-  sql::Database& database() { return db_; }
-  // The change log's tables and notification channel ("rule").
-  static const changelog::Scope& changes_scope();
+  bool remove(const std::string& flag_name);
+  FeedStore& feed() { return feed_; }
 
  private:
-  sql::Database& db_;
+  FeedStore feed_;
 };
 
 }  // namespace toggle::targeting

@@ -48,7 +48,7 @@ TEST_P(KeyStoreTest, SameHashTwiceIsAConflict) {
     store.create("two", sha256_hex("tm_key_a"));
     FAIL() << "a second key with the same hash was stored";
   } catch (const toggle::sql::Error& e) {
-    EXPECT_EQ(e.kind(), toggle::sql::ErrorKind::conflict);
+    EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
   }
 }
 

@@ -61,7 +61,7 @@ TEST_P(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
     store.create("dup", "other", false);
     FAIL() << "duplicate accepted";
   } catch (const toggle::sql::Error& e) {
-    EXPECT_EQ(e.kind(), toggle::sql::ErrorKind::conflict);
+    EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
   }
   EXPECT_EQ(store.version(), version) << "a failed write must not advance the version";
   EXPECT_EQ(store.get("dup")->description, "original");

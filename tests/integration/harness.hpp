@@ -49,6 +49,8 @@
 #include "toggle/core/json.hpp"
 #include "toggle/core/router.hpp"
 #include "toggle/core/server.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 #include "toggle/core/text.hpp"
 

@@ -36,7 +36,7 @@ TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
     store.create("f", fifty, false);
     FAIL() << "a second rule for one flag";
   } catch (const toggle::sql::Error& e) {
-    EXPECT_EQ(e.kind(), toggle::sql::ErrorKind::conflict);
+    EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
   }
 
   auto disabled = store.update("f", RuleUpdate{std::nullopt, false});

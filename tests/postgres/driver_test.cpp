@@ -12,6 +12,8 @@
 
 #include "postgres_server.hpp"
 #include "toggle/core/postgres.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 
 namespace {
@@ -29,14 +31,14 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
-sql::ErrorKind kind_of(const std::function<void()>& fn) {
+toggle::ErrorKind kind_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const sql::Error& e) {
     return e.kind();
   }
   ADD_FAILURE() << "no sql::Error thrown";
-  return sql::ErrorKind::other;
+  return toggle::ErrorKind::internal;
 }
 
 class PostgresDriverTest : public testing::Test {
@@ -126,14 +128,14 @@ TEST_F(PostgresDriverTest, ErrorKinds) {
   db->exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
   db->exec("INSERT INTO items VALUES (1, 'dup')");
   EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (2, $1)", {std::string_view("dup")}); }),
-            sql::ErrorKind::conflict);
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (1, 'other')"); }), sql::ErrorKind::conflict);
-  EXPECT_EQ(kind_of([&] { db->exec("SELEKT nonsense"); }), sql::ErrorKind::other);
-  EXPECT_EQ(kind_of([&] { db->exec("SELECT missing FROM items"); }), sql::ErrorKind::other);
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (3, NULL)"); }), sql::ErrorKind::other)
+            toggle::ErrorKind::conflict);
+  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (1, 'other')"); }), toggle::ErrorKind::conflict);
+  EXPECT_EQ(kind_of([&] { db->exec("SELEKT nonsense"); }), toggle::ErrorKind::internal);
+  EXPECT_EQ(kind_of([&] { db->exec("SELECT missing FROM items"); }), toggle::ErrorKind::internal);
+  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (3, NULL)"); }), toggle::ErrorKind::internal)
       << "NOT NULL is not a conflict";
   std::string nul("a\0b", 3);
-  EXPECT_EQ(kind_of([&] { db->exec("SELECT $1", {std::string_view(nul)}); }), sql::ErrorKind::other)
+  EXPECT_EQ(kind_of([&] { db->exec("SELECT $1", {std::string_view(nul)}); }), toggle::ErrorKind::internal)
       << "PostgreSQL text cannot hold NUL: refused rather than cut short";
   db->exec("INSERT INTO items VALUES (2, 'after errors')");
   EXPECT_EQ(count("items"), 2) << "connections stay usable after errors";
@@ -158,7 +160,7 @@ TEST_F(PostgresDriverTest, TransactionsCommitAndRollBack) {
                 c.exec("INSERT INTO items VALUES (5, 'one')");
               });
             }),
-            sql::ErrorKind::conflict);
+            toggle::ErrorKind::conflict);
   EXPECT_EQ(count("items"), 2);
   // A unit of work that left a transaction open does not hand it to the next one.
   {
@@ -182,7 +184,7 @@ TEST_F(PostgresDriverTest, AFullPoolMakesCallersWaitThenFailAsUnavailable) {
   auto small = open(2, 300ms);
   auto a = small->acquire();
   auto b = small->acquire();
-  EXPECT_EQ(kind_of([&] { small->acquire(); }), sql::ErrorKind::unavailable);
+  EXPECT_EQ(kind_of([&] { small->acquire(); }), toggle::ErrorKind::unavailable);
   EXPECT_FALSE(small->ping());
 
   // A caller waiting for a connection gets the one returned.
@@ -216,7 +218,7 @@ TEST_F(PostgresDriverTest, AConnectionTerminatedInUseIsUnavailableThenReplaced) 
     int64_t pid = c->exec("SELECT pg_backend_pid()").rows.at(0).integer(0);
     c->exec("BEGIN");
     admin("SELECT pg_terminate_backend(" + std::to_string(pid) + ", 5000)");
-    EXPECT_EQ(kind_of([&] { c->exec("SELECT 1"); }), sql::ErrorKind::unavailable);
+    EXPECT_EQ(kind_of([&] { c->exec("SELECT 1"); }), toggle::ErrorKind::unavailable);
   }
   EXPECT_TRUE(one->ping()) << "the broken connection was not handed out again";
 }
@@ -241,7 +243,7 @@ TEST_F(PostgresDriverTest, MigrationsRunOnceAndFailedOnesAreNotRecorded) {
 
 TEST_F(PostgresDriverTest, AnUnreachableServerIsUnavailable) {
   auto nowhere = sql::open_postgres("postgresql://postgres@127.0.0.1:1/none");
-  EXPECT_EQ(kind_of([&] { nowhere->exec("SELECT 1"); }), sql::ErrorKind::unavailable);
+  EXPECT_EQ(kind_of([&] { nowhere->exec("SELECT 1"); }), toggle::ErrorKind::unavailable);
   EXPECT_FALSE(nowhere->ping());
 }
 

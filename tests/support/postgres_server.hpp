@@ -25,6 +25,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 
 #ifndef TOGGLE_POSTGRES_SCRIPT

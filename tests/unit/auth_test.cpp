@@ -18,6 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using toggle::KeyValidator;
 using Verdict = toggle::KeyValidator::Verdict;
+using toggle::Scope;
 
 // ---------------------------------------------------------------------------------------------
 // api_key_from_header
@@ -75,9 +76,11 @@ class FakeAuthService {
                 [this](toggle::Request& req) -> toggle::Reply {
                   ++calls;
                   auto key = toggle::api_key_from_header(req.header("Authorization"));
-                  if (key == "good") return toggle::Response{200, R"({"valid":true})"};
-                  if (key == "down") return toggle::error_response(500, "database down");
-                  return toggle::error_response(401, "invalid key");
+                  if (key == "good") return toggle::Response{200, R"({"valid":true,"scopes":["read","write"]})"};
+                  if (key == "old") return toggle::Response{200, R"({"valid":true})"};  // before scopes
+                  if (key == "down" || key == "service-key")
+                    return toggle::error_response(toggle::ErrorKind::internal, "internal", "database down");
+                  return toggle::error_response(toggle::ErrorKind::unauthenticated, "invalid_key", "invalid key");
                 },
                 {.blocking = false});
     toggle::ServerOptions opt;
@@ -112,56 +115,77 @@ struct FakeRequest {
   }
 };
 
-int status_of(const std::function<void()>& fn) {
+// The status a call fails with (0 if it does not), and its code.
+std::pair<int, std::string> failure_of(const std::function<void()>& fn) {
   try {
     fn();
-  } catch (const toggle::HttpError& e) {
-    return e.status();
+  } catch (const toggle::Error& e) {
+    return {toggle::http_status(e.kind()), e.code()};
   }
-  return 0;
+  return {0, ""};
+}
+int status_of(const std::function<void()>& fn) { return failure_of(fn).first; }
+
+const toggle::ScopeSet kReadWrite{Scope::read, Scope::write};
+
+TEST(KeyValidatorTest, ValidKeyIsCachedForItsTtlWithItsScopes) {
+  FakeAuthService auth;
+  KeyValidator v(auth.url, "", 60s, 60s);
+  EXPECT_FALSE(v.cached("good").has_value());
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);
+  EXPECT_EQ(v.validate("good").scopes, kReadWrite);
+  EXPECT_EQ(auth.calls.load(), 1) << "the second check must come from the cache";
+  EXPECT_EQ(v.cached("good")->verdict, Verdict::valid);
 }
 
-TEST(KeyValidatorTest, ValidKeyIsCachedForItsTtl) {
+TEST(KeyValidatorTest, AnAuthServiceFromBeforeScopesGrantsTheDefaultScopes) {
   FakeAuthService auth;
-  KeyValidator v(auth.url, 60s, 60s);
-  EXPECT_FALSE(v.cached("good").has_value());
-  EXPECT_EQ(v.validate("good"), Verdict::valid);
-  EXPECT_EQ(v.validate("good"), Verdict::valid);
-  EXPECT_EQ(auth.calls.load(), 1) << "the second check must come from the cache";
-  EXPECT_EQ(v.cached("good"), Verdict::valid);
+  KeyValidator v(auth.url, "");
+  EXPECT_EQ(v.validate("old").scopes, toggle::default_scopes());
 }
 
 TEST(KeyValidatorTest, InvalidKeyIsCachedToo) {
   FakeAuthService auth;
-  KeyValidator v(auth.url, 60s, 60s);
-  EXPECT_EQ(v.validate("nope"), Verdict::invalid);
-  EXPECT_EQ(v.validate("nope"), Verdict::invalid);
+  KeyValidator v(auth.url, "", 60s, 60s);
+  EXPECT_EQ(v.validate("nope").verdict, Verdict::invalid);
+  EXPECT_EQ(v.validate("nope").verdict, Verdict::invalid);
   EXPECT_EQ(auth.calls.load(), 1);
-  EXPECT_EQ(v.cached("nope"), Verdict::invalid);
+  EXPECT_EQ(v.cached("nope")->verdict, Verdict::invalid);
 }
 
 TEST(KeyValidatorTest, ExpiredEntriesAreAskedAgain) {
   FakeAuthService auth;
-  KeyValidator v(auth.url, 0ms, 0ms);  // entries expire at once
-  EXPECT_EQ(v.validate("good"), Verdict::valid);
-  EXPECT_EQ(v.validate("good"), Verdict::valid);
+  KeyValidator v(auth.url, "", 0ms, 0ms);  // entries expire at once
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);
   EXPECT_EQ(auth.calls.load(), 2);
   EXPECT_FALSE(v.cached("good").has_value());
 }
 
 TEST(KeyValidatorTest, AuthServiceErrorIsUnavailableAndNotCached) {
   FakeAuthService auth;
-  KeyValidator v(auth.url, 60s, 60s);
-  EXPECT_EQ(v.validate("down"), Verdict::unavailable);
-  EXPECT_EQ(v.validate("down"), Verdict::unavailable);
+  KeyValidator v(auth.url, "", 60s, 60s);
+  EXPECT_EQ(v.validate("down").verdict, Verdict::unavailable);
+  EXPECT_EQ(v.validate("down").verdict, Verdict::unavailable);
   EXPECT_EQ(auth.calls.load(), 2);
   EXPECT_FALSE(v.cached("down").has_value());
 }
 
+TEST(KeyValidatorTest, TheServiceKeyIsAcceptedLocallyOnlyWhileAuthServiceIsUnavailable) {
+  FakeAuthService auth;
+  KeyValidator v(auth.url, "service-key");
+  auto check = v.validate("service-key");  // the fake answers 500 for it: "unavailable"
+  EXPECT_EQ(check.verdict, Verdict::valid);
+  EXPECT_EQ(check.scopes, toggle::service_scopes());
+  EXPECT_EQ(v.validate("down").verdict, Verdict::unavailable) << "other keys are not accepted blind";
+  KeyValidator revoked(auth.url, "nope");  // auth-service answers 401 for it: revoked wins
+  EXPECT_EQ(revoked.validate("nope").verdict, Verdict::invalid);
+}
+
 TEST(KeyValidatorTest, EmptyKeyIsInvalidWithoutAsking) {
   FakeAuthService auth;
-  KeyValidator v(auth.url);
-  EXPECT_EQ(v.validate(""), Verdict::invalid);
+  KeyValidator v(auth.url, "");
+  EXPECT_EQ(v.validate("").verdict, Verdict::invalid);
   EXPECT_EQ(auth.calls.load(), 0);
 }
 
@@ -171,47 +195,58 @@ TEST(KeyValidatorTest, UnreachableAuthServiceIsUnavailable) {
     FakeAuthService auth;  // take a free port, then close it
     url = auth.url;
   }
-  KeyValidator v(url);
-  EXPECT_EQ(v.validate("good"), Verdict::unavailable);
+  KeyValidator v(url, "");
+  EXPECT_EQ(v.validate("good").verdict, Verdict::unavailable);
 }
 
-TEST(KeyValidatorTest, RequireAnswers401Or503) {
+TEST(KeyValidatorTest, RequireAnswers401403Or503WithCodes) {
   FakeAuthService auth;
-  KeyValidator v(auth.url);
-  FakeRequest missing, bad, down, good, bearer_lower;
+  KeyValidator v(auth.url, "");
+  FakeRequest missing, bad, down, good, bearer_lower, x_api_key;
   bad.headers["Authorization"] = "Bearer nope";
   down.headers["Authorization"] = "Bearer down";
   good.headers["Authorization"] = "Bearer good";
   bearer_lower.headers["Authorization"] = "bearer good";
-  EXPECT_EQ(status_of([&] { v.require(missing.req); }), 401);
+  x_api_key.headers["X-API-Key"] = "good";
+  using Failure = std::pair<int, std::string>;
+  EXPECT_EQ(failure_of([&] { v.require(missing.req, Scope::read); }), (Failure{401, "missing_key"}));
   EXPECT_EQ(auth.calls.load(), 0) << "a missing key is refused without asking auth-service";
-  EXPECT_EQ(status_of([&] { v.require(bad.req); }), 401);
-  EXPECT_EQ(status_of([&] { v.require(down.req); }), 503);
-  EXPECT_EQ(status_of([&] { v.require(good.req); }), 0);
-  EXPECT_EQ(status_of([&] { v.require(bearer_lower.req); }), 0);
+  EXPECT_EQ(failure_of([&] { v.require(bad.req, Scope::read); }), (Failure{401, "invalid_key"}));
+  EXPECT_EQ(failure_of([&] { v.require(down.req, Scope::read); }), (Failure{503, "auth_unavailable"}));
+  EXPECT_EQ(failure_of([&] { v.require(good.req, Scope::read); }), (Failure{0, ""}));
+  EXPECT_EQ(failure_of([&] { v.require(bearer_lower.req, Scope::write); }), (Failure{0, ""}));
+  EXPECT_EQ(failure_of([&] { v.require(x_api_key.req, Scope::read); }), (Failure{0, ""}));
+  EXPECT_EQ(failure_of([&] { v.require(good.req, Scope::events); }), (Failure{403, "missing_scope"}));
 }
 
-TEST(KeyValidatorTest, WithApiKeyRunsTheHandlerOnlyForAValidKey) {
+TEST(KeyValidatorTest, WithApiKeyRunsTheHandlerOnlyForAValidKeyWithTheScope) {
   FakeAuthService auth;
-  KeyValidator v(auth.url);
+  KeyValidator v(auth.url, "");
   int runs = 0;
-  auto handler = toggle::with_api_key(v, [&](toggle::Request&) -> toggle::Reply {
-    ++runs;
-    return toggle::empty_response(204);
-  });
+  auto handler = [&](Scope scope) {
+    return toggle::with_api_key(v, scope, [&](toggle::Request&) -> toggle::Reply {
+      ++runs;
+      return toggle::empty_response(204);
+    });
+  };
   FakeRequest good, bad;
   good.headers["Authorization"] = "Bearer good";
   bad.headers["Authorization"] = "Bearer nope";
-  auto reply = handler(good.req);
+  auto reply = handler(Scope::read)(good.req);
   EXPECT_EQ(std::get<toggle::Response>(reply).status, 204);
-  EXPECT_EQ(status_of([&] { handler(bad.req); }), 401);
+  EXPECT_EQ(status_of([&] { handler(Scope::read)(bad.req); }), 401);
+  EXPECT_EQ(status_of([&] { handler(Scope::admin)(good.req); }), 403);
   EXPECT_EQ(runs, 1);
 }
 
-TEST(ThrowUnlessValid, MapsVerdictsToStatuses) {
-  EXPECT_EQ(status_of([] { toggle::throw_unless_valid(Verdict::valid); }), 0);
-  EXPECT_EQ(status_of([] { toggle::throw_unless_valid(Verdict::invalid); }), 401);
-  EXPECT_EQ(status_of([] { toggle::throw_unless_valid(Verdict::unavailable); }), 503);
+TEST(Scopes, ParseAndPrint) {
+  for (Scope s : {Scope::admin, Scope::write, Scope::read, Scope::evaluate, Scope::events})
+    EXPECT_EQ(toggle::parse_scope(toggle::to_string(s)), s);
+  EXPECT_FALSE(toggle::parse_scope("root").has_value());
+  EXPECT_EQ(toggle::scopes_json(kReadWrite), R"(["write","read"])");
+  EXPECT_FALSE(toggle::default_scopes().has(Scope::events));
+  EXPECT_FALSE(toggle::default_scopes().has(Scope::admin));
+  EXPECT_TRUE(toggle::service_scopes().has(Scope::events));
 }
 
 }  // namespace

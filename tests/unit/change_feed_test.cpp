@@ -19,6 +19,8 @@
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/server.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 
 namespace {
@@ -385,7 +387,7 @@ TEST_F(ChangeFeedServerTest, TheVersionSourceIsOnlyAskedForReadersAhead) {
 
 TEST_F(ChangeFeedServerTest, AFailingVersionSourceIs503) {
   feed.set_version_source(
-      []() -> std::int64_t { throw toggle::sql::Error(toggle::sql::ErrorKind::unavailable, "storage is down"); });
+      []() -> std::int64_t { throw toggle::sql::Error(toggle::ErrorKind::unavailable, "storage is down"); });
   auto res = changes("since=9&epoch=epoch-1&wait_ms=60000", 5s);
   EXPECT_EQ(res.status, 503) << res.body;
   EXPECT_EQ(res.body.find("storage is down"), std::string::npos) << res.body;

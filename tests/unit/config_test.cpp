@@ -53,7 +53,6 @@ void PrintTo(const IntCase& c, std::ostream* os) { *os << c.name; }
 
 const std::vector<IntCase> kIntCases = {
     {"Unset", std::nullopt, 0, 100, 7, false},
-    {"EmptyCountsAsUnset", "", 0, 100, 7, false},
     {"InRange", "42", 0, 100, 42, false},
     {"AtMinimum", "0", 0, 100, 0, false},
     {"AtMaximum", "100", 0, 100, 100, false},
@@ -106,7 +105,7 @@ void PrintTo(const BoolCase& c, std::ostream* os) { *os << c.name; }
 const std::vector<BoolCase> kBoolCases = {
     {"UnsetFallsBackTrue", std::nullopt, true, true, false},
     {"UnsetFallsBackFalse", std::nullopt, false, false, false},
-    {"EmptyFallsBack", "", true, true, false},
+    {"EmptyIsAProblem", "", true, true, true},
     {"True", "true", false, true, false},
     {"False", "false", true, false, false},
     {"One", "1", false, true, false},
@@ -161,7 +160,7 @@ const std::vector<UrlCase> kUrlCases = {
     {"SeveralTrailingSlashesStripped", "https://h/base///", "http://x", "https://h/base", false},
     {"PathKept", "http://h:1/api/v1", "http://x", "http://h:1/api/v1", false},
     {"UnsetUsesFallback", std::nullopt, "http://localhost:8001/", "http://localhost:8001", false},
-    {"EmptyUsesFallback", "", "http://localhost:8001", "http://localhost:8001", false},
+    {"EmptyIsAProblem", "", "http://localhost:8001", "", true},
     {"Ftp", "ftp://files.example.com", "http://x", "", true},
     {"NoScheme", "localhost:8001", "http://x", "", true},
     {"Garbage", "not a url", "http://x", "", true},
@@ -232,8 +231,22 @@ TEST(EnvStr, ValueOrFallback) {
   toggle::Env env;
   EXPECT_EQ(env.str(set.name(), "fb"), "value");
   EXPECT_EQ(env.str(unset.name(), "fb"), "fb");
-  EXPECT_EQ(env.str(empty.name(), "fb"), "fb");
   EXPECT_TRUE(env.problems().empty());
+  // Set to the empty string: a mistake (an unfilled secret, a typo), not the default.
+  EXPECT_EQ(env.str(empty.name(), "fb"), "fb");
+  ASSERT_EQ(env.problems().size(), 1u);
+  EXPECT_NE(env.problems()[0].find(empty.name()), std::string::npos);
+  EXPECT_NE(env.problems()[0].find("empty"), std::string::npos);
+}
+
+TEST(EnvEmpty, AnEmptyVariableIsAProblemForEveryKindOfSetting) {
+  ScopedEnv empty(std::string(""));
+  toggle::Env env;
+  EXPECT_EQ(env.integer(empty.name(), 7, 0, 100), 7);
+  EXPECT_EQ(env.boolean(empty.name(), true), true);
+  EXPECT_EQ(env.millis(empty.name(), 5, 0, 10).count(), 5);
+  ASSERT_EQ(env.problems().size(), 3u);
+  for (const auto& p : env.problems()) EXPECT_NE(p.find("empty string"), std::string::npos) << p;
 }
 
 TEST(EnvRequired, MissingWithoutFallbackIsAProblem) {
@@ -266,10 +279,16 @@ TEST(EnvProblems, EveryBadVariableIsNamedInOrder) {
   EXPECT_EQ(env.problems()[3], "custom problem");
 }
 
-TEST(EnvProblems, ExitIfInvalidReturnsWhenThereAreNone) {
+TEST(EnvProblemsDeathTest, ExitIfInvalidReturnsWhenThereAreNone) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   toggle::Env env;
-  env.exit_if_invalid("unit-test");  // must not exit
-  SUCCEED();
+  // Returning is the behaviour under test: the child goes on to exit with 0, not with 2.
+  EXPECT_EXIT(
+      {
+        env.exit_if_invalid("unit-test");
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 TEST(EnvProblemsDeathTest, ExitIfInvalidExitsWithStatus2) {

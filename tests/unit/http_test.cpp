@@ -12,7 +12,8 @@
 namespace {
 
 using namespace std::string_literals;
-using toggle::HttpError;
+using toggle::Error;
+using toggle::ErrorKind;
 using toggle::Request;
 
 // ---------------------------------------------------------------------------------------------
@@ -130,9 +131,10 @@ TEST_P(RequestQueryMalformed, Throws400) {
   req.query_string = c.query_string;
   try {
     auto value = req.query(c.key);
-    ADD_FAILURE() << "expected HttpError 400, got " << (value ? "'" + *value + "'" : "nullopt");
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 400);
+    ADD_FAILURE() << "expected Error 400, got " << (value ? "'" + *value + "'" : "nullopt");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid);
+    EXPECT_EQ(e.code(), "invalid_parameter");
     EXPECT_NE(std::string(e.what()), "");
   }
 }
@@ -161,9 +163,9 @@ TEST(RequestPathParam, MalformedEncodingThrows400) {
   req.params = {{"name", "bad%"}};
   try {
     req.path_param("name");
-    ADD_FAILURE() << "expected HttpError";
-  } catch (const HttpError& e) {
-    EXPECT_EQ(e.status(), 400);
+    ADD_FAILURE() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid);
   }
 }
 
@@ -188,38 +190,62 @@ TEST(RequestHeader, UsesTheServersLookup) {
 
 struct ErrorCase {
   const char* name;
+  ErrorKind kind;
   int status;
-  std::string message;
+  std::string code, message;
   std::string body;
 };
 // Named in test output and ctest instead of a byte dump.
 void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
 const std::vector<ErrorCase> kErrorCases = {
-    {"NotFound", 404, "no such flag", R"({"error":"no such flag"})"},
-    {"Conflict", 409, "x", R"({"error":"x"})"},
-    {"EmptyMessage", 400, "", R"({"error":""})"},
-    {"QuotesEscaped", 400, R"(field "name" is required)", R"({"error":"field \"name\" is required"})"},
-    {"ControlCharsEscaped", 500, "line1\nline2\x01", R"({"error":"line1\nline2\u0001"})"},
-    {"Utf8Kept", 422, "caf\xc3\xa9", "{\"error\":\"caf\xc3\xa9\"}"},
+    {"NotFound", ErrorKind::not_found, 404, "flag_not_found", "no such flag",
+     R"({"error":"no such flag","code":"flag_not_found"})"},
+    {"Conflict", ErrorKind::conflict, 409, "flag_exists", "x", R"({"error":"x","code":"flag_exists"})"},
+    {"EmptyMessage", ErrorKind::invalid, 400, "invalid_field", "", R"({"error":"","code":"invalid_field"})"},
+    {"QuotesEscaped", ErrorKind::invalid, 400, "missing_field", R"(field "name" is required)",
+     R"({"error":"field \"name\" is required","code":"missing_field"})"},
+    {"ControlCharsEscaped", ErrorKind::internal, 500, "internal", "line1\nline2\x01",
+     R"({"error":"line1\nline2\u0001","code":"internal"})"},
+    {"Utf8Kept", ErrorKind::unavailable, 503, "x", "caf\xc3\xa9", "{\"error\":\"caf\xc3\xa9\",\"code\":\"x\"}"},
 };
 
 class ErrorResponse : public testing::TestWithParam<ErrorCase> {};
 
-TEST_P(ErrorResponse, IsAJsonObjectWithTheMessage) {
+TEST_P(ErrorResponse, IsAJsonObjectWithTheMessageAndTheCode) {
   const auto& c = GetParam();
-  auto r = toggle::error_response(c.status, c.message);
+  auto r = toggle::error_response(c.kind, c.code, c.message);
   EXPECT_EQ(r.status, c.status);
   EXPECT_EQ(r.body, c.body);
+  EXPECT_TRUE(r.is_error);
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_TRUE(r.headers.empty());
   EXPECT_FALSE(r.close);
   auto parsed = nlohmann::json::parse(r.body);
   EXPECT_EQ(parsed.at("error").get<std::string>(), c.message);
+  EXPECT_EQ(parsed.at("code").get<std::string>(), c.code);
+  auto from_error = toggle::error_response(Error(c.kind, c.code, c.message));
+  EXPECT_EQ(from_error.body, r.body);
+  EXPECT_EQ(from_error.status, r.status);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ErrorResponse, testing::ValuesIn(kErrorCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(HttpStatus, EveryKindHasItsStatus) {
+  EXPECT_EQ(toggle::http_status(ErrorKind::invalid), 400);
+  EXPECT_EQ(toggle::http_status(ErrorKind::unauthenticated), 401);
+  EXPECT_EQ(toggle::http_status(ErrorKind::forbidden), 403);
+  EXPECT_EQ(toggle::http_status(ErrorKind::not_found), 404);
+  EXPECT_EQ(toggle::http_status(ErrorKind::method_not_allowed), 405);
+  EXPECT_EQ(toggle::http_status(ErrorKind::conflict), 409);
+  EXPECT_EQ(toggle::http_status(ErrorKind::too_large), 413);
+  EXPECT_EQ(toggle::http_status(ErrorKind::uri_too_long), 414);
+  EXPECT_EQ(toggle::http_status(ErrorKind::too_many_requests), 429);
+  EXPECT_EQ(toggle::http_status(ErrorKind::headers_too_large), 431);
+  EXPECT_EQ(toggle::http_status(ErrorKind::internal), 500);
+  EXPECT_EQ(toggle::http_status(ErrorKind::unavailable), 503);
+}
 
 TEST(EmptyResponse, HasStatusAndNoBodyOrContentType) {
   for (int status : {204, 202, 304}) {
@@ -257,9 +283,9 @@ struct Capture : toggle::Responder::Slot {
 
 TEST(ReplyWith, SendsAResponseAtOnce) {
   auto slot = std::make_shared<Capture>();
-  toggle::reply_with(toggle::Responder(slot), toggle::error_response(418, "teapot"));
+  toggle::reply_with(toggle::Responder(slot), toggle::error_response(ErrorKind::conflict, "x", "taken"));
   EXPECT_EQ(slot->calls, 1);
-  EXPECT_EQ(slot->last.status, 418);
+  EXPECT_EQ(slot->last.status, 409);
 }
 
 TEST(ReplyWith, StartsADeferredWithTheResponder) {
@@ -273,13 +299,14 @@ TEST(ReplyWith, StartsADeferredWithTheResponder) {
   EXPECT_EQ(slot->last.status, 204);
 }
 
-TEST(ReplyWith, HttpErrorThrownByADeferredStartBecomesItsReply) {
+TEST(ReplyWith, AnErrorThrownByADeferredStartBecomesItsReply) {
   auto slot = std::make_shared<Capture>();
-  toggle::reply_with(toggle::Responder(slot),
-                     toggle::Deferred{[](toggle::Responder) -> void { throw HttpError(503, "busy"); }});
+  toggle::reply_with(toggle::Responder(slot), toggle::Deferred{[](toggle::Responder) -> void {
+                       throw Error::unavailable("busy", "busy");
+                     }});
   EXPECT_EQ(slot->calls, 1);
   EXPECT_EQ(slot->last.status, 503);
-  EXPECT_EQ(slot->last.body, R"({"error":"busy"})");
+  EXPECT_EQ(slot->last.body, R"({"error":"busy","code":"busy"})");
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ Router make_router() {
   r.any("/validate", named("validate"));
   r.get("/a/{x}/b/{y}", named("two-params"));
   r.patch("/rules/{flag_name}", named("patch-rule"));
+  r.post("/only-post", named("only-post"));
   return r;
 }
 
@@ -85,11 +86,13 @@ const std::vector<RouteCase> kRouteCases = {
     {"ExtraSegment", Method::get, "/flags/x/y", "", {}, ""},
     {"DoubleSlashRoot", Method::get, "//", "", {}, ""},
     {"LiteralMismatchBetweenParams", Method::get, "/a/1/c/2", "", {}, ""},
-    {"MethodNotAllowedOnParamRoute", Method::post, "/flags/x", "", {}, "GET, PUT, DELETE"},
-    {"MethodNotAllowedOnLiteral", Method::delete_, "/health", "", {}, "GET"},
-    {"MethodNotAllowedListsBoth", Method::put, "/flags", "", {}, "GET, POST"},
-    {"HeadIsNotGet", Method::head, "/health", "", {}, "GET"},
-    {"OtherMethod", Method::other, "/flags", "", {}, "GET, POST"},
+    {"MethodNotAllowedOnParamRoute", Method::post, "/flags/x", "", {}, "GET, HEAD, PUT, DELETE"},
+    {"MethodNotAllowedOnLiteral", Method::delete_, "/health", "", {}, "GET, HEAD"},
+    {"MethodNotAllowedListsBoth", Method::put, "/flags", "", {}, "GET, HEAD, POST"},
+    {"HeadIsAnsweredAsGet", Method::head, "/health", "health", {}, ""},
+    {"HeadWithParams", Method::head, "/flags/x", "get-flag", {{"name", "x"}}, ""},
+    {"HeadWithoutGetIsNotAllowed", Method::head, "/only-post", "", {}, "POST"},
+    {"OtherMethod", Method::other, "/flags", "", {}, "GET, HEAD, POST"},
 };
 
 class RouterMatch : public testing::TestWithParam<RouteCase> {};
@@ -162,7 +165,7 @@ TEST(RouterRegistration, SamePatternRegisteredTwiceSharesOneRoute) {
   router.del("/x/{id}", named("del"));
   EXPECT_EQ(call(router.match(Method::get, "/x/1")), "get");
   EXPECT_EQ(call(router.match(Method::delete_, "/x/1")), "del");
-  EXPECT_EQ(router.match(Method::post, "/x/1").allow, "GET, DELETE");
+  EXPECT_EQ(router.match(Method::post, "/x/1").allow, "GET, HEAD, DELETE");
 }
 
 TEST(RouterRegistration, LiteralRouteReachableNextToAParamRouteOfTheSameShape) {

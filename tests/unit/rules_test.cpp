@@ -411,10 +411,24 @@ TEST(IsValidUserId, Table) {
          return s;
        }(),
        true},
-      {"129 two-byte chars = 258 bytes",
+      {"129 two-byte chars = 258 bytes: characters are counted, not bytes",
        [] {
          std::string s;
          for (int i = 0; i < 129; ++i) s += "\xc3\xa9";
+         return s;
+       }(),
+       true},
+      {"256 two-byte chars",
+       [] {
+         std::string s;
+         for (int i = 0; i < 256; ++i) s += "\xc3\xa9";
+         return s;
+       }(),
+       true},
+      {"257 two-byte chars",
+       [] {
+         std::string s;
+         for (int i = 0; i < 257; ++i) s += "\xc3\xa9";
          return s;
        }(),
        false},
@@ -426,7 +440,7 @@ TEST(IsValidUserId, Table) {
       {"DEL 0x7f", "a\x7f", false},
       {"space 0x20", " ", true},
       {"tilde 0x7e", "~", true},
-      {"high byte 0x80", "\x80", true},
+      {"lone continuation byte 0x80: no character", "\x80", false},
       {"high byte 0xff", "\xff", true},
   };
   for (const auto& c : cases) {
@@ -436,7 +450,8 @@ TEST(IsValidUserId, Table) {
 
 TEST(IsValidUserId, EveryByte) {
   for (int c = 0; c < 256; ++c) {
-    const bool expected = c >= 0x20 && c != 0x7f;
+    // Control characters are refused; a lone UTF-8 continuation byte (0x80-0xbf) is no character.
+    const bool expected = c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0xbf);
     EXPECT_EQ(is_valid_user_id(std::string(1, static_cast<char>(c))), expected) << "byte " << c;
   }
 }

@@ -30,13 +30,16 @@
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/metrics.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using toggle::Deferred;
-using toggle::HttpError;
+using toggle::Error;
+using toggle::ErrorKind;
 using toggle::Reply;
 using toggle::Request;
 using toggle::Responder;
@@ -299,7 +302,7 @@ TEST_F(ServerTest, WrongMethodAnswers405WithAllow) {
   auto raw = raw_exchange(port, "POST /things/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->status, 405);
-  EXPECT_EQ(raw->header("Allow"), "GET, PUT");
+  EXPECT_EQ(raw->header("Allow"), "GET, HEAD, PUT");
   EXPECT_EQ(raw->header("Content-Type"), "application/json");
   EXPECT_TRUE(is_json_error(raw->body)) << raw->body;
 
@@ -310,7 +313,7 @@ TEST_F(ServerTest, WrongMethodAnswers405WithAllow) {
 TEST_F(ServerTest, HandlerHeadersAndStatusAreSent) {
   router.get("/busy",
              [](Request&) -> Reply {
-               auto r = toggle::error_response(503, "try later");
+               auto r = toggle::error_response(ErrorKind::unavailable, "busy", "try later");
                r.headers.emplace_back("Retry-After", "7");
                return r;
              },
@@ -328,18 +331,18 @@ TEST_F(ServerTest, HandlerHeadersAndStatusAreSent) {
   ASSERT_TRUE(busy);
   EXPECT_EQ(busy->status, 503);
   EXPECT_EQ(busy->header("Retry-After"), "7");
-  EXPECT_EQ(busy->body, R"({"error":"try later"})");
+  EXPECT_EQ(busy->body, R"({"error":"try later","code":"busy","request_id":")" + busy->header("X-Request-Id") + R"("})");
   auto text = raw_exchange(port, "GET /text HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(text);
   EXPECT_EQ(text->header("Content-Type"), "text/plain; version=0.0.4");
   EXPECT_EQ(text->body, "plain");
 }
 
-TEST_F(ServerTest, ResponsesAreCountedByStatusClass) {
+TEST_F(ServerTest, ResponsesAreCountedByStatusCode) {
   router.get("/ok", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
   start();
-  auto& ok = toggle::metrics().counter("http_responses_total", "", "code=\"2xx\"");
-  auto& missing = toggle::metrics().counter("http_responses_total", "", "code=\"4xx\"");
+  auto& ok = toggle::metrics().counter("http_responses_total", "", "code=\"200\"");
+  auto& missing = toggle::metrics().counter("http_responses_total", "", "code=\"404\"");
   auto ok0 = ok.value(), missing0 = missing.value();
   EXPECT_EQ(get("/ok").status, 200);
   EXPECT_EQ(get("/missing").status, 404);
@@ -560,14 +563,24 @@ TEST_F(ServerTest, StillServesAfterMalformedRequests) {
 
 class ServerHandlerErrors : public ServerTest, public testing::WithParamInterface<bool> {};
 
-TEST_P(ServerHandlerErrors, HttpErrorBecomesItsStatusAndMessage) {
-  router.get("/conflict", [](Request&) -> Reply { throw HttpError(409, "x"); }, {.blocking = GetParam()});
+TEST_P(ServerHandlerErrors, AnErrorBecomesItsStatusMessageCodeAndRequestId) {
+  router.get("/conflict", [](Request&) -> Reply { throw Error::conflict("flag_exists", "x"); },
+             {.blocking = GetParam()});
   start();
   auto raw = raw_exchange(port, "GET /conflict HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->status, 409);
-  EXPECT_EQ(raw->body, R"({"error":"x"})");
+  std::string id = raw->header("X-Request-Id");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(raw->body, R"({"error":"x","code":"flag_exists","request_id":")" + id + R"("})");
   EXPECT_EQ(raw->header("Content-Type"), "application/json");
+  // A client's own request id is kept (a trace across services), if it is a sane token.
+  auto traced = raw_exchange(port, "GET /conflict HTTP/1.1\r\nHost: t\r\nX-Request-Id: trace-42.a\r\n\r\n");
+  ASSERT_TRUE(traced);
+  EXPECT_EQ(traced->header("X-Request-Id"), "trace-42.a");
+  auto odd = raw_exchange(port, "GET /conflict HTTP/1.1\r\nHost: t\r\nX-Request-Id: <script>\r\n\r\n");
+  ASSERT_TRUE(odd);
+  EXPECT_NE(odd->header("X-Request-Id"), "<script>");
 }
 
 TEST_P(ServerHandlerErrors, OtherExceptionsBecome500WithoutInternals) {
@@ -594,10 +607,10 @@ TEST_P(ServerHandlerErrors, OtherExceptionsBecome500WithoutInternals) {
 
 TEST_P(ServerHandlerErrors, UnavailableStorageBecomes503) {
   router.get("/db",
-             [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::unavailable, "disk I/O error"); },
+             [](Request&) -> Reply { throw toggle::sql::Error(toggle::ErrorKind::unavailable, "disk I/O error"); },
              {.blocking = GetParam()});
   router.get("/db-other",
-             [](Request&) -> Reply { throw toggle::sql::Error(toggle::sql::ErrorKind::other, "no such column: zz"); },
+             [](Request&) -> Reply { throw toggle::sql::Error(toggle::ErrorKind::internal, "no such column: zz"); },
              {.blocking = GetParam()});
   start();
   auto unavailable = raw_exchange(port, "GET /db HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -611,7 +624,7 @@ TEST_P(ServerHandlerErrors, UnavailableStorageBecomes503) {
 }
 
 TEST_P(ServerHandlerErrors, ExceptionNotDerivedFromStdExceptionBecomes500) {
-  // Regression (fixed): Impl::reply_for_current_exception (server.cpp:155-170) only catches HttpError,
+  // Regression (fixed): Impl::reply_for_current_exception once caught only its own errors,
   // sql::Error and std::exception; anything else (`throw 42;`) escapes invoke(). On the worker
   // pool (blocking route) it escapes the pool thread: std::terminate. Inline, it escapes the
   // session coroutine (session() catches only std::exception, server.cpp:245): the client gets
@@ -637,15 +650,17 @@ TEST_P(ServerHandlerErrors, DroppedResponderAnswers500) {
   EXPECT_EQ(get("/dropped").status, 500);
 }
 
-TEST_P(ServerHandlerErrors, HttpErrorFromDeferredStartBecomesItsReply) {
+TEST_P(ServerHandlerErrors, AnErrorFromDeferredStartBecomesItsReply) {
   router.get("/deferred-error",
-             [](Request&) -> Reply { return Deferred{[](Responder) { throw HttpError(429, "slow down"); }}; },
+             [](Request&) -> Reply {
+               return Deferred{[](Responder) { throw Error(ErrorKind::too_many_requests, "slow_down", "slow down"); }};
+             },
              {.blocking = GetParam()});
   start();
   auto raw = raw_exchange(port, "GET /deferred-error HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->status, 429);
-  EXPECT_EQ(raw->body, R"({"error":"slow down"})");
+  EXPECT_EQ(raw->body, R"({"error":"slow down","code":"slow_down","request_id":")" + raw->header("X-Request-Id") + R"("})");
 }
 
 INSTANTIATE_TEST_SUITE_P(InlineAndBlocking, ServerHandlerErrors, testing::Bool(),
@@ -689,7 +704,7 @@ TEST_F(ServerTest, DeferredReplyCompletedLaterFromAnotherThread) {
     r.status = 201;
     r.body = R"({"late":true})";
     (*responder)(std::move(r));
-    (*responder)(toggle::error_response(500, "second call must be ignored"));
+    (*responder)(toggle::error_response(ErrorKind::internal, "internal", "second call must be ignored"));
   }).join();
   responder.reset();
   EXPECT_NE(completer, pending->io_thread);

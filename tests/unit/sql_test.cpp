@@ -1,5 +1,7 @@
 // Unit tests for libs/core sql.hpp against SQLite files in a temporary directory: migrations,
 // $n placeholders, error kinds, transactions and NULLs.
+#include "toggle/core/database.hpp"
+#include "toggle/core/migrate.hpp"
 #include "toggle/core/sql.hpp"
 
 #include <gtest/gtest.h>
@@ -43,14 +45,14 @@ const std::vector<sql::Migration> kMigrations = {
     {2, "CREATE UNIQUE INDEX items_name ON items (name)", ""},
 };
 
-sql::ErrorKind kind_of(const std::function<void()>& fn) {
+toggle::ErrorKind kind_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const sql::Error& e) {
     return e.kind();
   }
   ADD_FAILURE() << "no sql::Error thrown";
-  return sql::ErrorKind::other;
+  return toggle::ErrorKind::internal;
 }
 
 TEST_F(SqlTest, OpensInWalModeAndPings) {
@@ -180,7 +182,7 @@ TEST_F(SqlTest, UniqueViolationIsAConflict) {
   sql::migrate(*db, kMigrations);
   db->exec("INSERT INTO items (name) VALUES ($1)", {std::string_view("dup")});
   EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items (name) VALUES ($1)", {std::string_view("dup")}); }),
-            sql::ErrorKind::conflict);
+            toggle::ErrorKind::conflict);
   EXPECT_EQ(count("items"), 1);
   // The connection stays usable after the error.
   db->exec("INSERT INTO items (name) VALUES ($1)", {std::string_view("other")});
@@ -190,14 +192,14 @@ TEST_F(SqlTest, UniqueViolationIsAConflict) {
 TEST_F(SqlTest, PrimaryKeyViolationIsAConflict) {
   sql::migrate(*db, kMigrations);
   db->exec("INSERT INTO items (id, name) VALUES (1, 'a')");
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items (id, name) VALUES (1, 'b')"); }), sql::ErrorKind::conflict);
+  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items (id, name) VALUES (1, 'b')"); }), toggle::ErrorKind::conflict);
 }
 
 TEST_F(SqlTest, OtherErrorsAreKindOther) {
   sql::migrate(*db, kMigrations);
-  EXPECT_EQ(kind_of([&] { db->exec("SELEKT nonsense"); }), sql::ErrorKind::other);
-  EXPECT_EQ(kind_of([&] { db->exec("SELECT missing_column FROM items"); }), sql::ErrorKind::other);
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items (name) VALUES (NULL)"); }), sql::ErrorKind::other)
+  EXPECT_EQ(kind_of([&] { db->exec("SELEKT nonsense"); }), toggle::ErrorKind::internal);
+  EXPECT_EQ(kind_of([&] { db->exec("SELECT missing_column FROM items"); }), toggle::ErrorKind::internal);
+  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items (name) VALUES (NULL)"); }), toggle::ErrorKind::internal)
       << "NOT NULL is not a conflict";
 }
 
@@ -237,7 +239,7 @@ TEST_F(SqlTest, TransactionRollsBackOnConflict) {
                 c.exec("INSERT INTO items (name) VALUES ('taken')");
               });
             }),
-            sql::ErrorKind::conflict);
+            toggle::ErrorKind::conflict);
   EXPECT_EQ(count("items"), 1);
 }
 
@@ -299,7 +301,7 @@ TEST(OpenDatabase, UrlSchemes) {
     lazy->exec("SELECT 1");
     ADD_FAILURE() << "no server listens on port 1";
   } catch (const sql::Error& e) {
-    EXPECT_EQ(e.kind(), sql::ErrorKind::unavailable) << e.what();
+    EXPECT_EQ(e.kind(), toggle::ErrorKind::unavailable) << e.what();
   }
   EXPECT_FALSE(lazy->ping());
   // A malformed one is refused at once.

@@ -1,10 +1,40 @@
 #include "toggle/core/auth.hpp"
 
+#include "toggle/core/crypto.hpp"
+#include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
 #include "toggle/core/metrics.hpp"
 #include "toggle/core/text.hpp"
 
 namespace toggle {
+namespace {
+
+constexpr std::string_view kScopeNames[] = {"admin", "write", "read", "evaluate", "events"};
+
+Counter& validations() {
+  static Counter& c = metrics().counter("auth_validations_total", "API keys checked with auth-service");
+  return c;
+}
+
+}  // namespace
+
+std::string_view to_string(Scope scope) { return kScopeNames[static_cast<unsigned>(scope)]; }
+
+std::optional<Scope> parse_scope(std::string_view text) {
+  for (unsigned i = 0; i < std::size(kScopeNames); ++i)
+    if (kScopeNames[i] == text) return static_cast<Scope>(i);
+  return std::nullopt;
+}
+
+ScopeSet default_scopes() { return {Scope::read, Scope::write, Scope::evaluate}; }
+ScopeSet service_scopes() { return {Scope::read, Scope::write, Scope::evaluate, Scope::events}; }
+
+std::string scopes_json(ScopeSet scopes) {
+  json list = json::array();
+  for (unsigned i = 0; i < std::size(kScopeNames); ++i)
+    if (scopes.has(static_cast<Scope>(i))) list.push_back(kScopeNames[i]);
+  return list.dump();
+}
 
 std::string_view api_key_from_header(std::string_view h) {
   auto trim = [](std::string_view v) {
@@ -18,57 +48,86 @@ std::string_view api_key_from_header(std::string_view h) {
   return h;
 }
 
-KeyValidator::KeyValidator(std::string url, std::chrono::milliseconds valid_ttl, std::chrono::milliseconds invalid_ttl)
-    : url_(std::move(url)), valid_ttl_(valid_ttl), invalid_ttl_(invalid_ttl) {}
+std::string_view api_key_of(const Request& req) {
+  std::string_view key = api_key_from_header(req.header("Authorization"));
+  return key.empty() ? api_key_from_header(req.header("X-API-Key")) : key;
+}
 
-std::optional<KeyValidator::Verdict> KeyValidator::cached(std::string_view key) {
+KeyValidator::KeyValidator(std::string url, std::string service_key, std::chrono::milliseconds valid_ttl,
+                           std::chrono::milliseconds invalid_ttl)
+    : url_(std::move(url)), service_key_(std::move(service_key)), valid_ttl_(valid_ttl), invalid_ttl_(invalid_ttl) {
+  validations();  // listed in /metrics from the start, also at 0
+}
+
+std::optional<KeyValidator::Check> KeyValidator::cached(std::string_view key) {
   std::lock_guard lock(mutex_);
   auto it = cache_.find(std::string(key));
   if (it == cache_.end() || it->second.expires <= std::chrono::steady_clock::now()) return std::nullopt;
-  return it->second.verdict;
+  return it->second.check;
 }
 
-KeyValidator::Verdict KeyValidator::validate(std::string_view key) {
-  if (key.empty()) return Verdict::invalid;
+KeyValidator::Check KeyValidator::validate(std::string_view key) {
+  if (key.empty()) return {Verdict::invalid, {}};
   if (auto hit = cached(key)) return *hit;
-  static Counter& calls = metrics().counter("auth_validations_total", "Keys checked with auth-service");
-  calls.inc();
+  validations().inc();
   auto res = client_.send({"GET",
                            url_ + "/validate",
                            {{"Authorization", "Bearer " + std::string(key)}},
                            "",
                            std::chrono::milliseconds(2000)});
-  Verdict verdict;
-  if (res.status == 200)
-    verdict = Verdict::valid;
-  else if (res.status == 401 || res.status == 403)
-    verdict = Verdict::invalid;
-  else {
+  Check check;
+  if (res.status == 200) {
+    check.verdict = Verdict::valid;
+    json body = json::parse(res.body, nullptr, false);
+    if (body.is_object() && body.contains("scopes") && body["scopes"].is_array()) {
+      for (const auto& s : body["scopes"])
+        if (auto scope = s.is_string() ? parse_scope(s.get<std::string>()) : std::nullopt) check.scopes.add(*scope);
+    } else {
+      check.scopes = default_scopes();  // an auth-service from before scopes
+    }
+  } else if (res.status == 401 || res.status == 403) {
+    check.verdict = Verdict::invalid;
+  } else {
     log::warn("auth-service unavailable", {{"status", res.status}, {"error", res.error}});
-    return Verdict::unavailable;  // not cached: ask again next time
+    // Not cached: ask again next time. The service key still works meanwhile (see auth.hpp).
+    if (!service_key_.empty() && crypto::constant_time_equal(key, service_key_))
+      return {Verdict::valid, service_scopes()};
+    return {Verdict::unavailable, {}};
   }
   std::lock_guard lock(mutex_);
   if (cache_.size() > 10000) cache_.clear();  // bounded: a flood of random keys cannot grow it
-  cache_[std::string(key)] = {
-      verdict, std::chrono::steady_clock::now() + (verdict == Verdict::valid ? valid_ttl_ : invalid_ttl_)};
-  return verdict;
+  cache_[std::string(key)] = {check, std::chrono::steady_clock::now() +
+                                         (check.verdict == Verdict::valid ? valid_ttl_ : invalid_ttl_)};
+  return check;
 }
 
-void throw_unless_valid(KeyValidator::Verdict verdict) {
-  if (verdict == KeyValidator::Verdict::invalid) throw HttpError(401, "invalid or revoked API key");
-  if (verdict == KeyValidator::Verdict::unavailable)
-    throw HttpError(503, "auth-service unavailable: cannot check the API key");
+void throw_missing_key() {
+  throw Error(ErrorKind::unauthenticated, "missing_key",
+              "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
 }
 
-void KeyValidator::require(const Request& req) {
-  std::string_view key = api_key_from_header(req.header("Authorization"));
-  if (key.empty()) throw HttpError(401, "missing API key: send 'Authorization: Bearer <key>'");
-  throw_unless_valid(validate(key));
+void require_scope(const KeyValidator::Check& check, Scope scope) {
+  switch (check.verdict) {
+    case KeyValidator::Verdict::invalid:
+      throw Error(ErrorKind::unauthenticated, "invalid_key", "invalid or revoked API key");
+    case KeyValidator::Verdict::unavailable:
+      throw Error::unavailable("auth_unavailable", "auth-service unavailable: cannot check the API key");
+    case KeyValidator::Verdict::valid:
+      if (!check.scopes.has(scope))
+        throw Error(ErrorKind::forbidden, "missing_scope",
+                    "this API key lacks the '" + std::string(to_string(scope)) + "' scope");
+  }
 }
 
-Handler with_api_key(KeyValidator& validator, Handler handler) {
-  return [&validator, handler = std::move(handler)](Request& req) -> Reply {
-    validator.require(req);
+void KeyValidator::require(const Request& req, Scope scope) {
+  std::string_view key = api_key_of(req);
+  if (key.empty()) throw_missing_key();
+  require_scope(validate(key), scope);
+}
+
+Handler with_api_key(KeyValidator& validator, Scope scope, Handler handler) {
+  return [&validator, scope, handler = std::move(handler)](Request& req) -> Reply {
+    validator.require(req, scope);
     return handler(req);
   };
 }

@@ -1,6 +1,7 @@
 #include "toggle/core/change_feed.hpp"
 
 #include "toggle/core/log.hpp"
+#include "toggle/core/text.hpp"
 
 namespace toggle {
 
@@ -70,15 +71,16 @@ Reply ChangeFeed::handle(const Request& req) {
   auto number = [&req](const char* name, std::int64_t fallback, std::int64_t max) {
     auto text = req.query(name);
     if (!text) return fallback;
-    bool digits = !text->empty() && text->size() <= 18 && text->find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || std::stoll(*text) > max)
-      throw HttpError(400, std::string("'") + name + "' must be an integer between 0 and " + std::to_string(max));
-    return static_cast<std::int64_t>(std::stoll(*text));
+    auto value = parse_bounded_int(*text, 0, max);
+    if (!value)
+      throw Error::invalid("invalid_parameter",
+                           std::string("'") + name + "' must be an integer between 0 and " + std::to_string(max));
+    return *value;
   };
   std::int64_t since = number("since", 0, 999999999999999999);
   std::int64_t wait_ms = number("wait_ms", 0, 60000);
   std::string epoch = req.query("epoch").value_or("");
-  if (epoch.size() > 64) throw HttpError(400, "'epoch' is too long");
+  if (epoch.size() > 64) throw Error::invalid("invalid_parameter", "'epoch' is too long");
   return wait(since, epoch, std::chrono::milliseconds(wait_ms));
 }
 
@@ -104,7 +106,7 @@ void ChangeFeed::loop() {
           w.responder(build_(w.since, w.epoch));
         } catch (const std::exception& e) {
           log::warn("change feed reply failed", {{"error", e.what()}});
-          w.responder(error_response(503, "storage unavailable"));
+          w.responder(error_response(ErrorKind::unavailable, "storage_unavailable", "storage unavailable"));
         }
       }
       lock.lock();

@@ -6,12 +6,17 @@
 #include "toggle/core/log.hpp"
 
 namespace toggle {
-namespace {
-const char* raw(const char* name) {
+
+// nullptr when unset; a variable set to the empty string is a mistake (a typo in a manifest, a
+// secret that was not filled in), not a request for the default: it stops the service at start.
+const char* Env::raw(const char* name) {
   const char* v = std::getenv(name);
-  return v && *v ? v : nullptr;
+  if (v && !*v) {
+    fail(std::string(name) + " is set to an empty string: unset it for the default, or give it a value");
+    return nullptr;
+  }
+  return v;
 }
-}  // namespace
 
 std::string Env::str(const char* name, const std::string& fallback) {
   const char* v = raw(name);
@@ -20,7 +25,7 @@ std::string Env::str(const char* name, const std::string& fallback) {
 
 std::string Env::required(const char* name, const std::string& fallback) {
   std::string v = str(name, fallback);
-  if (v.empty()) fail(std::string(name) + " must be set");
+  if (v.empty() && std::getenv(name) == nullptr) fail(std::string(name) + " must be set");
   return v;
 }
 

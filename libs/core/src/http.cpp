@@ -26,14 +26,51 @@ std::string_view to_string(Method m) {
   return "OTHER";
 }
 
-Response error_response(int status, std::string_view message) {
+int http_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid:
+      return 400;
+    case ErrorKind::unauthenticated:
+      return 401;
+    case ErrorKind::forbidden:
+      return 403;
+    case ErrorKind::not_found:
+      return 404;
+    case ErrorKind::method_not_allowed:
+      return 405;
+    case ErrorKind::conflict:
+      return 409;
+    case ErrorKind::too_large:
+      return 413;
+    case ErrorKind::uri_too_long:
+      return 414;
+    case ErrorKind::too_many_requests:
+      return 429;
+    case ErrorKind::headers_too_large:
+      return 431;
+    case ErrorKind::unavailable:
+      return 503;
+    case ErrorKind::internal:
+      break;
+  }
+  return 500;
+}
+
+Response error_response(ErrorKind kind, std::string_view code, std::string_view message) {
   Response r;
-  r.status = status;
-  r.body.reserve(message.size() + 16);
+  r.status = http_status(kind);
+  r.is_error = true;
+  r.body.reserve(message.size() + code.size() + 24);
   r.body = "{\"error\":";
   append_json_string(r.body, message);
+  r.body += ",\"code\":";
+  append_json_string(r.body, code);
   r.body += "}";
   return r;
+}
+
+Response error_response(const Error& error) {
+  return error_response(error.kind(), error.code(), error.public_message());
 }
 
 Response empty_response(int status) {
@@ -49,8 +86,8 @@ void reply_with(const Responder& responder, Reply reply) {
       responder(std::move(*r));
     else
       std::get<Deferred>(reply).start(responder);
-  } catch (const HttpError& e) {
-    responder(error_response(e.status(), e.what()));
+  } catch (const Error& e) {
+    responder(error_response(e));
   }
 }
 
@@ -62,7 +99,7 @@ std::string Request::path_param(std::string_view name) const {
   for (auto& [key, value] : params) {
     if (key != name) continue;
     auto decoded = percent_decode(value, false);
-    if (!decoded) throw HttpError(400, "malformed percent-encoding in path");
+    if (!decoded) throw Error::invalid("invalid_path", "malformed percent-encoding in path");
     return *decoded;
   }
   return {};
@@ -76,10 +113,10 @@ std::optional<std::string> Request::query(std::string_view key) const {
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
     auto eq = pair.find('=');
     auto raw_key = percent_decode(pair.substr(0, eq), true);
-    if (!raw_key) throw HttpError(400, "malformed percent-encoding in query string");
+    if (!raw_key) throw Error::invalid("invalid_parameter", "malformed percent-encoding in query string");
     if (*raw_key != key) continue;
     auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-    if (!value) throw HttpError(400, "malformed percent-encoding in query parameter '" + std::string(key) + "'");
+    if (!value) throw Error::invalid("invalid_parameter", "malformed percent-encoding in query parameter '" + std::string(key) + "'");
     return value;
   }
   return std::nullopt;

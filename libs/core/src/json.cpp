@@ -1,5 +1,7 @@
 #include "toggle/core/json.hpp"
 
+#include "toggle/core/text.hpp"
+
 namespace toggle {
 namespace {
 std::string quoted(std::string_view field) { return "'" + std::string(field) + "'"; }
@@ -11,10 +13,15 @@ const json* find(const json& obj, std::string_view field) {
 }  // namespace
 
 json parse_json_object(const Request& req) {
-  if (req.body.empty()) throw HttpError(400, "request body must be a JSON object");
+  json body = parse_json_body(req);
+  if (!body.is_object()) throw Error::invalid("invalid_json", "request body must be a JSON object");
+  return body;
+}
+
+json parse_json_body(const Request& req) {
+  if (req.body.empty()) throw Error::invalid("invalid_json", "request body must be JSON, and it is empty");
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) throw HttpError(400, "malformed JSON in request body");
-  if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+  if (body.is_discarded()) throw Error::invalid("invalid_json", "malformed JSON in request body");
   return body;
 }
 
@@ -30,23 +37,23 @@ bool has_field(const json& obj, std::string_view field) { return obj.contains(fi
 std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length) {
   const json* v = find(obj, field);
   if (!v) return std::nullopt;
-  if (!v->is_string()) throw HttpError(400, quoted(field) + " must be a string");
+  if (!v->is_string()) throw Error::invalid("invalid_field", quoted(field) + " must be a string");
   const auto& s = v->get_ref<const std::string&>();
-  if (s.size() > max_length)
-    throw HttpError(400, quoted(field) + " must be at most " + std::to_string(max_length) + " characters");
+  if (utf8_length(s) > max_length)
+    throw Error::invalid("invalid_field", quoted(field) + " must be at most " + std::to_string(max_length) + " characters");
   return s;
 }
 
 std::string required_string(const json& obj, std::string_view field, std::size_t max_length) {
   auto s = optional_string(obj, field, max_length);
-  if (!s || s->empty()) throw HttpError(400, quoted(field) + " is required");
+  if (!s || s->empty()) throw Error::invalid("missing_field", quoted(field) + " is required");
   return *s;
 }
 
 std::optional<bool> optional_bool(const json& obj, std::string_view field) {
   const json* v = find(obj, field);
   if (!v) return std::nullopt;
-  if (!v->is_boolean()) throw HttpError(400, quoted(field) + " must be true or false");
+  if (!v->is_boolean()) throw Error::invalid("invalid_field", quoted(field) + " must be true or false");
   return v->get<bool>();
 }
 

@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "toggle/core/log.hpp"
-#include "toggle/core/sql.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/text.hpp"
 
 namespace toggle::sql {
 namespace {
@@ -72,71 +73,21 @@ PGconn* connect(const std::string& url) {
 // that is gone, a server shutting down or out of resources is "unavailable" (retry later).
 ErrorKind classify(const char* sqlstate, bool connection_bad) {
   if (connection_bad) return ErrorKind::unavailable;
-  if (!sqlstate) return ErrorKind::other;
+  if (!sqlstate) return ErrorKind::internal;
   std::string_view s(sqlstate);
   if (s == "23505") return ErrorKind::conflict;
   if (s.substr(0, 2) == "08" || s.substr(0, 2) == "53" || s == "57P01" || s == "57P02" || s == "57P03")
     return ErrorKind::unavailable;
-  return ErrorKind::other;
+  return ErrorKind::internal;
 }
 
 // "2026-11-25 13:31:05.111234+00" (ISO DateStyle) to "2026-11-25T13:31:05.111Z": UTC, milliseconds
 // (truncated), as toggle::iso8601() writes them. TIMESTAMP without a zone is taken as UTC. Values
-// it does not recognise (infinity, BC dates, years past 9999) are returned unchanged.
+// it does not recognise (infinity, BC dates) are returned unchanged.
 std::string iso8601_from_pg(const char* text, int length) {
   std::string_view s(text, static_cast<std::size_t>(length));
-  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  int year, month, day, hour, minute, second;
-  if (s.size() < 19 || !digits(0, 4, year) || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
-      !digits(8, 2, day) || s[10] != ' ' || !digits(11, 2, hour) || s[13] != ':' || !digits(14, 2, minute) ||
-      s[16] != ':' || !digits(17, 2, second))
-    return std::string(s);
-  std::size_t pos = 19;
-  char millis[4] = {'0', '0', '0', '\0'};
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    for (int i = 0; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++i)
-      if (i < 3) millis[i] = s[pos];
-  }
-  long offset = 0;  // seconds east of UTC
-  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int sign = s[pos] == '-' ? -1 : 1, hh = 0, mm = 0, ss = 0;
-    if (!digits(pos + 1, 2, hh)) return std::string(s);
-    pos += 3;
-    if (pos < s.size() && s[pos] == ':' && digits(pos + 1, 2, mm)) pos += 3;
-    if (pos < s.size() && s[pos] == ':' && digits(pos + 1, 2, ss)) pos += 3;
-    offset = sign * (hh * 3600L + mm * 60L + ss);
-  }
-  if (pos != s.size()) return std::string(s);  // " BC" and anything else unexpected
-  if (offset != 0) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    std::time_t t = timegm(&tm) - offset;
-    gmtime_r(&t, &tm);
-    year = tm.tm_year + 1900;
-    month = tm.tm_mon + 1;
-    day = tm.tm_mday;
-    hour = tm.tm_hour;
-    minute = tm.tm_min;
-    second = tm.tm_sec;
-    if (year < 0 || year > 9999) return std::string(s);
-  }
-  char out[64];
-  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", year, month, day, hour, minute, second, millis);
-  return out;
+  auto t = parse_timestamp(s, /*postgres=*/true);
+  return t ? iso8601(*t) : std::string(s);
 }
 
 class PostgresDatabase final : public Database {
@@ -223,7 +174,7 @@ class PostgresDatabase final : public Database {
                 types[i] = kBoolOid;
               } else {
                 if (std::memchr(v.data(), '\0', v.size()))
-                  throw Error(ErrorKind::other, "a text value contains a NUL character, which PostgreSQL cannot store");
+                  throw Error(ErrorKind::internal, "a text value contains a NUL character, which PostgreSQL cannot store");
                 storage[i].assign(v.data(), v.size());
               }
               values[i] = storage[i].c_str();
@@ -343,7 +294,7 @@ std::unique_ptr<Database> open_postgres(const std::string& url, const Options& o
   if (!parsed) {
     std::string msg = trimmed(error ? error : "out of memory");
     PQfreemem(error);
-    throw Error(ErrorKind::other, "invalid PostgreSQL URL: " + msg);
+    throw Error(ErrorKind::internal, "invalid PostgreSQL URL: " + msg);
   }
   PQconninfoFree(parsed);
   return std::make_unique<PostgresDatabase>(url, options);

@@ -60,11 +60,19 @@ Router::Match Router::match(Method method, std::string_view path) const {
       }
     }
     if (!ok) continue;
-    for (const auto& [m, endpoint] : route.methods)
+    const Endpoint* get = nullptr;
+    for (const auto& [m, endpoint] : route.methods) {
+      result.cors = result.cors || endpoint.options.cors;
       if (m == method) {
         result.endpoint = &endpoint;
         return result;
       }
+      if (m == Method::get) get = &endpoint;
+    }
+    if (method == Method::head && get) {
+      result.endpoint = get;
+      return result;
+    }
     if (route.any) {
       result.endpoint = &*route.any;
       return result;
@@ -73,6 +81,7 @@ Router::Match Router::match(Method method, std::string_view path) const {
     for (const auto& entry : route.methods) {
       if (!allow.empty()) allow += ", ";
       allow += to_string(entry.first);
+      if (entry.first == Method::get) allow += ", HEAD";
     }
   }
   result.params.clear();

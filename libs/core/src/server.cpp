@@ -2,13 +2,14 @@
 //
 // Shape: N shards, each an io_context run by one thread, so a connection's state is only ever
 // touched by its own thread (no strands, no locks on the request path). One acceptor hands
-// connections to the shards round-robin. Each connection is a coroutine: read the header with a
-// deadline, route, check the body limit, read the body, run the handler (inline, or on the worker
-// pool when it may block), write the reply.
+// connections to the shards round-robin. Each connection is a coroutine that loops over two
+// steps: read_request() (the header with a deadline, routing, limits, the body) and respond()
+// (the handler, inline or on the worker pool when it may block), then writes the reply.
 #include "toggle/core/server.hpp"
 
 #include <sys/resource.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,6 +22,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -28,7 +31,7 @@
 #include <unordered_set>
 
 #include "toggle/core/metrics.hpp"
-#include "toggle/core/sql.hpp"
+#include "toggle/core/text.hpp"
 #include "toggle/core/worker_pool.hpp"
 
 namespace toggle {
@@ -80,13 +83,29 @@ std::string_view lookup_header(const void* raw, std::string_view name) {
   return {v.data(), v.size()};
 }
 
-std::string new_request_id() {
+// A request's id, sent back in X-Request-Id and in error bodies, and logged with internal errors:
+// the client's own X-Request-Id when it is a sane token (so a trace crosses services and
+// proxies), else a new one: this thread's tag and a process-wide sequence number.
+std::string request_id(std::string_view given) {
+  auto sane = [](std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') return false;
+    return true;
+  };
+  if (sane(given)) return std::string(given);
   static std::atomic<std::uint64_t> next{0};
-  thread_local std::uint64_t base = std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffff;
-  char id[32];
-  std::snprintf(id, sizeof id, "%04llx-%llx", static_cast<unsigned long long>(base),
-                static_cast<unsigned long long>(next.fetch_add(1, std::memory_order_relaxed)));
-  return id;
+  thread_local std::uint64_t tag = std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffff;
+  char id[40];
+  auto* end = std::to_chars(id, id + 8, tag, 16).ptr;
+  *end++ = '-';
+  end = std::to_chars(end, id + sizeof id, next.fetch_add(1, std::memory_order_relaxed), 16).ptr;
+  return std::string(id, end);
+}
+
+bool closed_by_peer(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
+         ec == net::error::connection_reset;
 }
 
 // Raise the open-file limit to the hard maximum: each connection is a file descriptor and the
@@ -116,7 +135,7 @@ class ReplySlot final : public Responder::Slot {
   ReplySlot(CompletionHandler handler, std::shared_ptr<ShardLiveness> shard)
       : handler_(std::move(handler)), shard_(std::move(shard)) {}
   ~ReplySlot() override {
-    if (!done_.load()) complete(error_response(500, "internal error: the request was dropped"));
+    if (!done_.load()) complete(error_response(ErrorKind::internal, "internal", "internal error: the request was dropped"));
   }
   void complete(Response response) override {
     if (done_.exchange(true)) return;
@@ -154,6 +173,18 @@ struct Server::Impl {
   };
   static constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
+  // A request whose header has been read, with what it needs to be answered. `request` views
+  // into `parser`'s header, so both live as long as the exchange.
+  using Parser = http::request_parser<http::string_body>;
+  struct Exchange {
+    Parser parser;
+    Request request;
+    Router::Match match;
+    std::string id;
+    Method method = Method::other;
+    std::optional<Response> rejection;  // answered without running a handler; the connection closes
+  };
+
   ServerOptions opt;
   const Router& router;
   std::vector<std::unique_ptr<Shard>> shards;
@@ -162,62 +193,66 @@ struct Server::Impl {
   std::unique_ptr<WorkerPool> workers;
   std::vector<std::thread> threads;
   std::atomic<std::size_t> open{0};
+  std::mutex open_mutex;
+  std::condition_variable all_closed;  // notified when `open` drops to 0 while draining
   std::atomic<bool> draining{false};
   std::size_t next_shard = 0;
-  std::array<Counter*, 6> responses{};  // by status class: 1xx..5xx
+  std::array<std::atomic<Counter*>, 600> responses{};  // by status code, registered on first use
   GaugeHandle open_gauge;
 
   Impl(ServerOptions o, const Router& r) : opt(std::move(o)), router(r) {
     if (opt.io_threads == 0) opt.io_threads = std::max(1u, std::thread::hardware_concurrency());
-    for (int c = 1; c <= 5; ++c)
-      responses[c] = &metrics().counter("http_responses_total", "HTTP responses sent, by status class",
-                                        "code=\"" + std::to_string(c) + "xx\"");
     open_gauge =
         metrics().gauge("http_open_connections", "Open client connections", [this] { return double(open.load()); });
   }
 
-  // --- handler dispatch ---------------------------------------------------------------------
-
-  Response internal_error(const std::exception& e) {
-    std::string id = new_request_id();
-    if (opt.on_internal_error) opt.on_internal_error(id, e.what());
-    return error_response(500, "internal error (request id " + id + ")");
+  void count_response(int status) {
+    if (status < 100 || status >= 600) return;
+    Counter* c = responses[status].load(std::memory_order_relaxed);
+    if (!c) {  // a race registers the same counter twice: metrics() returns the same one
+      c = &metrics().counter("http_responses_total", "HTTP responses sent, by status code",
+                             "code=\"" + std::to_string(status) + "\"");
+      responses[status].store(c, std::memory_order_relaxed);
+    }
+    c->inc();
   }
 
-  // The one place where errors become replies: HttpError says its own status; storage that cannot
-  // be reached is a 503; anything else is a 500 that carries a request id, never internals.
-  Response reply_for_current_exception() {
+  // --- handler dispatch ---------------------------------------------------------------------
+
+  // The one place where errors become replies: a toggle::Error carries its kind (the status) and
+  // code; anything else is a bug, answered 500 with the request id and logged, never internals.
+  Response reply_for_current_exception(const std::string& id) {
     try {
       throw;
-    } catch (const HttpError& e) {
-      return error_response(e.status(), e.what());
-    } catch (const sql::Error& e) {
-      if (e.kind() == sql::ErrorKind::unavailable) {
-        if (opt.on_internal_error) opt.on_internal_error(new_request_id(), e.what());
-        return error_response(503, "storage unavailable, retry later");
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::unavailable || e.kind() == ErrorKind::internal) {
+        if (opt.on_internal_error) opt.on_internal_error(id, e.what());
+        if (e.kind() == ErrorKind::internal)
+          return error_response(ErrorKind::internal, "internal", "internal error (request id " + id + ")");
       }
-      return internal_error(e);
+      return error_response(e);
     } catch (const std::exception& e) {
-      return internal_error(e);
+      if (opt.on_internal_error) opt.on_internal_error(id, e.what());
     } catch (...) {
-      return internal_error(std::runtime_error("a handler threw something that is not a std::exception"));
+      if (opt.on_internal_error) opt.on_internal_error(id, "a handler threw something that is not a std::exception");
     }
+    return error_response(ErrorKind::internal, "internal", "internal error (request id " + id + ")");
   }
 
   // Runs a handler, turning exceptions into replies. Returns a Response or a Deferred.
-  Reply invoke(const Router::Endpoint& endpoint, Request& req) {
+  Reply invoke(const Router::Endpoint& endpoint, Request& req, const std::string& id) {
     try {
       return endpoint.handler(req);
     } catch (...) {
-      return reply_for_current_exception();
+      return reply_for_current_exception(id);
     }
   }
 
-  void start_deferred(Deferred& deferred, const Responder& responder) {
+  void start_deferred(Deferred& deferred, const Responder& responder, const std::string& id) {
     try {
       deferred.start(responder);
     } catch (...) {
-      responder(reply_for_current_exception());
+      responder(reply_for_current_exception(id));
     }
   }
 
@@ -231,23 +266,58 @@ struct Server::Impl {
         use_task);
   }
 
-  Task<Response> dispatch(Shard& shard, const Router::Endpoint& endpoint, Request& req) {
+  Task<Response> dispatch(Shard& shard, const Router::Endpoint& endpoint, Request& req, const std::string& id) {
     if (endpoint.options.blocking) {
-      co_return co_await await_reply(shard, [this, &endpoint, &req](Responder responder) {
-        workers->post([this, &endpoint, &req, responder] {
-          Reply reply = invoke(endpoint, req);
+      co_return co_await await_reply(shard, [this, &endpoint, &req, &id](Responder responder) {
+        workers->post([this, &endpoint, &req, &id, responder] {
+          Reply reply = invoke(endpoint, req, id);
           if (auto* r = std::get_if<Response>(&reply))
             responder(std::move(*r));
           else
-            start_deferred(std::get<Deferred>(reply), responder);
+            start_deferred(std::get<Deferred>(reply), responder, id);
         });
       });
     }
-    Reply reply = invoke(endpoint, req);
+    Reply reply = invoke(endpoint, req, id);
     if (auto* r = std::get_if<Response>(&reply)) co_return std::move(*r);
     auto& deferred = std::get<Deferred>(reply);
-    co_return co_await await_reply(shard,
-                                   [this, &deferred](Responder responder) { start_deferred(deferred, responder); });
+    co_return co_await await_reply(
+        shard, [this, &deferred, &id](Responder responder) { start_deferred(deferred, responder, id); });
+  }
+
+  // --- CORS ---------------------------------------------------------------------------------
+
+  // The Access-Control-Allow-Origin value for `origin`, or "" when it is not allowed.
+  std::string allowed_origin(std::string_view origin) const {
+    if (origin.empty()) return {};
+    for (const auto& o : opt.cors_origins) {
+      if (o == "*") return "*";
+      if (o == origin) return std::string(origin);
+    }
+    return {};
+  }
+
+  void add_cors_headers(Response& resp, std::string_view origin) const {
+    std::string allowed = allowed_origin(origin);
+    if (allowed.empty()) return;
+    resp.headers.emplace_back("Access-Control-Allow-Origin", allowed);
+    resp.headers.emplace_back("Access-Control-Expose-Headers", "ETag, X-Request-Id");
+    if (allowed != "*") resp.headers.emplace_back("Vary", "Origin");
+  }
+
+  // OPTIONS on an existing path: its methods, and a CORS preflight's answer where allowed.
+  Response options_reply(const Exchange& ex) const {
+    Response resp = empty_response(204);
+    std::string allow = ex.match.allow + ", OPTIONS";
+    resp.headers.emplace_back("Allow", allow);
+    if (ex.match.cors && !allowed_origin(ex.request.header("Origin")).empty()) {
+      add_cors_headers(resp, ex.request.header("Origin"));
+      resp.headers.emplace_back("Access-Control-Allow-Methods", allow);
+      resp.headers.emplace_back("Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, X-API-Key, If-None-Match, X-Request-Id");
+      resp.headers.emplace_back("Access-Control-Max-Age", "600");
+    }
+    return resp;
   }
 
   // --- one connection -----------------------------------------------------------------------
@@ -261,25 +331,162 @@ struct Server::Impl {
     co_return result;
   }
 
-  Task<void> write(Connection& conn, Response resp, unsigned version, bool keep_alive) {
+  Task<void> write(Connection& conn, Response resp, Method method, unsigned version, bool keep_alive,
+                   const std::string& id) {
     http::response<http::string_body> res{static_cast<http::status>(resp.status), version};
-    if (!resp.content_type.empty() && resp.status != 204) res.set(http::field::content_type, resp.content_type);
+    if (!resp.content_type.empty() && resp.status != 204 && resp.status != 304)
+      res.set(http::field::content_type, resp.content_type);
+    if (!id.empty()) {
+      res.set("X-Request-Id", id);
+      if (resp.is_error && !resp.body.empty() && resp.body.back() == '}') {
+        std::string field = ",\"request_id\":";
+        append_json_string(field, id);
+        resp.body.insert(resp.body.size() - 1, field);
+      }
+    }
     for (auto& [name, value] : resp.headers) res.set(name, value);
     res.body() = std::move(resp.body);
     res.keep_alive(keep_alive);
-    res.prepare_payload();
-    if (resp.status >= 100 && resp.status < 600) responses[resp.status / 100]->inc();
+    if (resp.status != 204 && resp.status != 304) res.prepare_payload();  // those carry no length, no body
+    // HEAD: the headers of the GET reply, Content-Length included, and no body.
+    if (method == Method::head) res.body().clear();
+    count_response(resp.status);
     beast::error_code ec;
     co_await with_deadline(conn, opt.write_timeout,
                            [&] { return http::async_write(conn.socket, res, net::redirect_error(use_task, ec)); });
     if (ec) throw beast::system_error(ec);
   }
 
-  // Reply to a request we will not read further, then close.
-  Task<void> reject(Connection& conn, int status, std::string_view message) {
-    try {
-      co_await write(conn, error_response(status, message), 11, false);
-    } catch (...) {
+  static Response rejection(ErrorKind kind, std::string_view code, std::string message) {
+    return error_response(kind, code, message);
+  }
+
+  // Reads the next request: its header (within the idle timeout), its route, and its body within
+  // the route's limit. nullopt when the peer closed the connection or went quiet, or shutdown
+  // began; an Exchange with a `rejection` when the request cannot be served (malformed, too
+  // large: the body is not read).
+  Task<bool> read_request(Connection& conn, beast::flat_buffer& buffer, Exchange& ex) {
+    auto& parser = ex.parser;
+    beast::error_code ec;
+    parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+    // The body limit depends on the route, known only once the header is read: no limit until
+    // then (Beast would otherwise reject a large Content-Length while parsing the header). Not
+    // boost::none: Beast 1.74 compares Content-Length with it and fails every non-empty body.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    conn.busy = false;
+    co_await with_deadline(conn, opt.idle_timeout, [&] {
+      return http::async_read_header(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
+    });
+    conn.busy = true;
+    if (ec == http::error::header_limit) {
+      // Beast counts the request line and the headers together: if the request line alone does
+      // not fit, the URI is too long (414); otherwise the headers are (431).
+      auto data = static_cast<const char*>(buffer.data().data());
+      auto line_end = std::string_view(data, buffer.size()).find("\r\n");
+      bool line_fits = line_end != std::string_view::npos && line_end + 2 <= opt.max_header_bytes;
+      ex.rejection = line_fits ? rejection(ErrorKind::headers_too_large, "headers_too_large", "request headers too large")
+                               : rejection(ErrorKind::uri_too_long, "uri_too_long", "request URI too long");
+      co_return true;
+    }
+    if (closed_by_peer(ec)) co_return false;  // closed by the peer, idle too long, or shutdown
+    if (ec) {
+      ex.rejection = rejection(ErrorKind::invalid, "malformed_request", "malformed HTTP request: " + ec.message());
+      co_return true;
+    }
+
+    auto& head = parser.get();
+    auto& req = ex.request;
+    req.method = ex.method = method_of(head.method());
+    req.target = {head.target().data(), head.target().size()};
+    req.raw_headers = &head;
+    req.header_lookup = &lookup_header;
+    ex.id = request_id(req.header("X-Request-Id"));
+    if (req.target.empty() || req.target.front() != '/') {
+      ex.rejection = rejection(ErrorKind::invalid, "malformed_request", "request target must be an absolute path");
+      co_return true;
+    }
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string_view::npos) req.query_string = req.target.substr(q + 1);
+
+    ex.match = router.match(req.method, req.path);
+    std::size_t limit = opt.max_body_bytes;
+    if (ex.match.endpoint && ex.match.endpoint->options.body_limit) limit = ex.match.endpoint->options.body_limit;
+    auto too_large = [&] {
+      return rejection(ErrorKind::too_large, "body_too_large",
+                       "request body larger than " + std::to_string(limit) + " bytes");
+    };
+    parser.body_limit(limit);
+    if (auto length = parser.content_length(); length && *length > limit) {
+      ex.rejection = too_large();
+      co_return true;
+    }
+    if (!parser.is_done()) {
+      if (beast::iequals(head[http::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await with_deadline(conn, opt.write_timeout, [&] {
+          return net::async_write(conn.socket, net::buffer(kContinue.data(), kContinue.size()),
+                                  net::redirect_error(use_task, ec));
+        });
+        if (ec) co_return false;
+      }
+      co_await with_deadline(conn, opt.read_timeout, [&] {
+        return http::async_read(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
+      });
+      if (ec == http::error::body_limit) {
+        ex.rejection = too_large();
+        co_return true;
+      }
+      if (closed_by_peer(ec)) co_return false;
+      if (ec) {
+        ex.rejection =
+            rejection(ErrorKind::invalid, "malformed_request", "malformed HTTP request body: " + ec.message());
+        co_return true;
+      }
+    }
+    req.body = std::move(head.body());
+    co_return true;
+  }
+
+  // The reply to a request that was read: the handler's, or 404 / 405 / OPTIONS.
+  Task<Response> respond(Shard& shard, Exchange& ex) {
+    auto& req = ex.request;
+    Response resp;
+    if (ex.match.endpoint) {
+      req.params = std::move(ex.match.params);
+      resp = co_await dispatch(shard, *ex.match.endpoint, req, ex.id);
+      if (ex.match.endpoint->options.cors) add_cors_headers(resp, req.header("Origin"));
+    } else if (!ex.match.allow.empty() && req.method == Method::options) {
+      resp = options_reply(ex);
+    } else if (!ex.match.allow.empty()) {
+      resp = error_response(ErrorKind::method_not_allowed, "method_not_allowed",
+                            "method " + std::string(ex.parser.get().method_string()) + " not allowed on " +
+                                std::string(req.path) + "; allowed: " + ex.match.allow);
+      resp.headers.emplace_back("Allow", ex.match.allow);
+    } else {
+      resp = error_response(ErrorKind::not_found, "not_found", "no such endpoint: " + std::string(req.path));
+    }
+    co_return resp;
+  }
+
+  Task<void> serve(Shard& shard, Connection& conn) {
+    beast::flat_buffer buffer;
+    while (!draining.load(std::memory_order_relaxed)) {
+      Exchange ex;
+      if (!co_await read_request(conn, buffer, ex)) co_return;
+      auto& head = ex.parser.get();
+      if (ex.rejection) {
+        // The request was not read to its end: the connection cannot carry another one.
+        try {
+          co_await write(conn, std::move(*ex.rejection), ex.method, 11, false, ex.id);
+        } catch (...) {
+        }
+        co_return;
+      }
+      Response resp = co_await respond(shard, ex);
+      bool keep_alive = head.keep_alive() && !resp.close && !draining.load(std::memory_order_relaxed);
+      co_await write(conn, std::move(resp), ex.method, head.version(), keep_alive, ex.id);
+      if (!keep_alive) co_return;
     }
   }
 
@@ -295,93 +502,9 @@ struct Server::Impl {
     conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn.socket.close(ignored);
     shard.connections.erase(&conn);
-    open.fetch_sub(1);
-  }
-
-  Task<void> serve(Shard& shard, Connection& conn) {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    while (!draining.load(std::memory_order_relaxed)) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
-      // The body limit depends on the route, known only once the header is read: no limit until
-      // then (Beast would otherwise reject a large Content-Length while parsing the header). Not
-      // boost::none: Beast 1.74 compares Content-Length with it and fails every non-empty body.
-      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      conn.busy = false;
-      co_await with_deadline(conn, opt.idle_timeout, [&] {
-        return http::async_read_header(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
-      });
-      conn.busy = true;
-      if (ec == http::error::header_limit) {
-        // Beast counts the request line and the headers together: if the request line alone
-        // does not fit, the URI is too long (414); otherwise the headers are (431).
-        auto data = static_cast<const char*>(buffer.data().data());
-        auto line_end = std::string_view(data, buffer.size()).find("\r\n");
-        bool line_fits = line_end != std::string_view::npos && line_end + 2 <= opt.max_header_bytes;
-        // (Not a ?: between two co_awaited temporaries: GCC 12 miscompiles that and destroys one twice.)
-        if (line_fits) co_return co_await reject(conn, 431, "request headers too large");
-        co_return co_await reject(conn, 414, "request URI too long");
-      }
-      if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
-          ec == net::error::connection_reset)
-        co_return;  // closed by the peer, idle too long, or shutdown
-      if (ec) co_return co_await reject(conn, 400, "malformed HTTP request: " + ec.message());
-
-      auto& head = parser.get();
-      Request req;
-      req.method = method_of(head.method());
-      req.target = {head.target().data(), head.target().size()};
-      if (req.target.empty() || req.target.front() != '/')
-        co_return co_await reject(conn, 400, "request target must be an absolute path");
-      auto q = req.target.find('?');
-      req.path = req.target.substr(0, q);
-      if (q != std::string_view::npos) req.query_string = req.target.substr(q + 1);
-      req.raw_headers = &head;
-      req.header_lookup = &lookup_header;
-
-      auto match = router.match(req.method, req.path);
-      std::size_t limit = opt.max_body_bytes;
-      if (match.endpoint && match.endpoint->options.body_limit) limit = match.endpoint->options.body_limit;
-      parser.body_limit(limit);
-      if (auto length = parser.content_length(); length && *length > limit)
-        co_return co_await reject(conn, 413, "request body larger than " + std::to_string(limit) + " bytes");
-
-      if (!parser.is_done()) {
-        if (beast::iequals(head[http::field::expect], "100-continue")) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          co_await with_deadline(conn, opt.write_timeout, [&] {
-            return net::async_write(conn.socket, net::buffer(kContinue.data(), kContinue.size()),
-                                    net::redirect_error(use_task, ec));
-          });
-          if (ec) co_return;
-        }
-        co_await with_deadline(conn, opt.read_timeout, [&] {
-          return http::async_read(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
-        });
-        if (ec == http::error::body_limit)
-          co_return co_await reject(conn, 413, "request body larger than " + std::to_string(limit) + " bytes");
-        if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::operation_aborted ||
-            ec == net::error::connection_reset)
-          co_return;
-        if (ec) co_return co_await reject(conn, 400, "malformed HTTP request body: " + ec.message());
-      }
-      req.body = std::move(head.body());
-
-      Response resp;
-      if (match.endpoint) {
-        req.params = std::move(match.params);
-        resp = co_await dispatch(shard, *match.endpoint, req);
-      } else if (!match.allow.empty()) {
-        resp = error_response(405, "method " + std::string(head.method_string()) + " not allowed on " +
-                                       std::string(req.path) + "; allowed: " + match.allow);
-        resp.headers.emplace_back("Allow", match.allow);
-      } else {
-        resp = error_response(404, "no such endpoint: " + std::string(req.path));
-      }
-      bool keep_alive = head.keep_alive() && !resp.close && !draining.load(std::memory_order_relaxed);
-      co_await write(conn, std::move(resp), head.version(), keep_alive);
-      if (!keep_alive) co_return;
+    if (open.fetch_sub(1) == 1 && draining.load()) {
+      std::lock_guard lock(open_mutex);
+      all_closed.notify_all();
     }
   }
 
@@ -423,16 +546,25 @@ struct Server::Impl {
     }
   }
 
-  // Runs `fn` on every shard's thread and waits for all of them.
+  // Runs `fn` on every shard's thread and waits for all of them, up to `limit`.
   template <class Fn>
-  void on_each_shard(Fn fn) {
-    std::atomic<std::size_t> pending{shards.size()};
+  void on_each_shard(Fn fn, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+    auto pending = std::make_shared<std::size_t>(shards.size());
     for (auto& shard : shards)
-      net::post(shard->ioc, [&pending, &fn, s = shard.get()] {
+      net::post(shard->ioc, [state, pending, fn, s = shard.get()] {
         fn(*s);
-        pending.fetch_sub(1);
+        std::lock_guard lock(state->first);
+        if (--*pending == 0) state->second.notify_all();
       });
-    while (pending.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::unique_lock lock(state->first);
+    state->second.wait_for(lock, limit, [&] { return *pending == 0; });
+  }
+
+  // Waits until every connection has closed or `until` passes.
+  bool wait_closed(Clock::time_point until) {
+    std::unique_lock lock(open_mutex);
+    return all_closed.wait_until(lock, until, [this] { return open.load() == 0; });
   }
 };
 
@@ -496,18 +628,15 @@ void Server::begin_stop() {
 std::size_t Server::finish_stop(std::chrono::milliseconds deadline) {
   auto& d = *impl_;
   if (d.threads.empty()) return 0;
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (d.open.load() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  d.wait_closed(Clock::now() + deadline);
   std::size_t forced = d.open.load();
   if (forced > 0) {
+    // Past the deadline: cancel what is still in flight, and give the coroutines a moment to end.
     d.on_each_shard([](Impl::Shard& s) {
       beast::error_code ignored;
       for (auto* c : s.connections) c->socket.cancel(ignored);
     });
-    auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (d.open.load() > 0 && std::chrono::steady_clock::now() < grace)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    d.wait_closed(Clock::now() + std::chrono::milliseconds(500));
   }
   d.workers->join();
   for (auto& s : d.shards) {

@@ -1,5 +1,6 @@
 #include "toggle/core/text.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -49,7 +50,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   int millis = static_cast<int>(ms - secs * 1000);
   // Every evaluation stamps its event: format the date and time once per second per thread.
   thread_local long long cached_secs = std::numeric_limits<long long>::min();
-  thread_local char prefix[32];
+  thread_local char prefix[64];  // room for any int year, to keep -Wformat-truncation quiet
   if (secs != cached_secs) {
     std::time_t tt = static_cast<std::time_t>(secs);
     std::tm tm{};
@@ -64,6 +65,77 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   out += static_cast<char>('0' + millis % 10);
   out += 'Z';
   return out;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view s, bool postgres) {
+  std::size_t pos = 0;
+  auto digits = [&](std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    pos += n;
+    return true;
+  };
+  auto literal = [&](std::string_view options) {
+    if (pos >= s.size() || options.find(s[pos]) == std::string_view::npos) return false;
+    ++pos;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!digits(4, year) || !literal("-") || !digits(2, month) || !literal("-") || !digits(2, day) ||
+      !literal(postgres ? " T" : "Tt ") || !digits(2, hour) || !literal(":") || !digits(2, minute) || !literal(":") ||
+      !digits(2, second))
+    return std::nullopt;
+  std::int64_t micros = 0;
+  if (literal(".")) {
+    std::size_t first = pos;
+    for (int scale = 100000; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10)
+      if (scale > 0) micros += (s[pos] - '0') * scale;
+    if (pos == first) return std::nullopt;
+  }
+  long offset = 0;  // seconds east of UTC
+  if (literal("Zz")) {
+    if (postgres) return std::nullopt;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int sign = s[pos++] == '-' ? -1 : 1, hh = 0, mm = 0, ss = 0;
+    if (!digits(2, hh)) return std::nullopt;
+    if (postgres) {  // +hh, +hh:mm or +hh:mm:ss
+      if (literal(":") && !digits(2, mm)) return std::nullopt;
+      if (literal(":") && !digits(2, ss)) return std::nullopt;
+    } else if (!literal(":") || !digits(2, mm)) {
+      return std::nullopt;
+    }
+    if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
+    offset = sign * (hh * 3600L + mm * 60L + ss);
+  } else if (!postgres) {
+    return std::nullopt;  // RFC 3339 requires an offset
+  }
+  if (pos != s.size()) return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] + (month == 2 && leap) || hour > 23 ||
+      minute > 59 || second > 60)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  auto seconds = static_cast<std::int64_t>(timegm(&tm)) - offset;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) + std::chrono::microseconds(micros));
+}
+
+std::optional<std::int64_t> parse_bounded_int(std::string_view text, std::int64_t min, std::int64_t max) {
+  std::int64_t value = 0;
+  if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;  // no sign, no spaces
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
+  return value;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -106,6 +178,12 @@ bool is_valid_utf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;  // every byte but continuations
+  return n;
 }
 
 }  // namespace toggle

@@ -34,11 +34,12 @@ bool is_valid_flag_name(std::string_view name) noexcept {
 }
 
 bool is_valid_user_id(std::string_view user_id) noexcept {
-  if (user_id.empty() || user_id.size() > kMaxUserIdLength) return false;
+  std::size_t characters = 0;  // code points: every byte that is not a UTF-8 continuation byte
   for (unsigned char c : user_id) {
     if (is_control_byte(c)) return false;
+    characters += (c & 0xc0) != 0x80;
   }
-  return true;
+  return characters >= 1 && characters <= kMaxUserIdLength;
 }
 
 // The index holds string_views into `values`. That is safe because Data is immutable and never

@@ -1,10 +1,21 @@
-// API-key checks for services that sit behind auth-service. Keys are validated by auth-service's
-// GET /validate and the answer is cached briefly, so a burst of requests costs one round trip and a
-// revoked key is refused within the cache lifetime. auth-service being down is a 503, never a 401.
+// API keys and what they may do. Services behind auth-service check a request's key with
+// auth-service's GET /validate, cached briefly, so a burst of requests costs one round trip and a
+// revoked key is refused within the cache lifetime.
+//
+// Scopes say what a key may do: `admin` (manage keys), `write` (flags, rules), `read` (flags,
+// rules, analytics), `evaluate` (evaluation, OFREP), `events` (POST /events). A key created
+// without scopes (as the seed's flow does) has read, write and evaluate: today's behaviour.
+//
+// When auth-service cannot be reached, the service key (SERVICE_API_KEY, the key the services use
+// among themselves) is still accepted, compared locally in constant time, so that
+// service-to-service calls survive an auth outage; every other key gets 503. While auth-service
+// answers, its word is final: a revoked service key is refused like any other.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,40 +25,74 @@
 
 namespace toggle {
 
-// The key in an Authorization header: "Bearer <key>" (any case) or the bare key, as the original.
+enum class Scope : std::uint8_t { admin, write, read, evaluate, events };
+std::string_view to_string(Scope scope);
+std::optional<Scope> parse_scope(std::string_view text);
+
+class ScopeSet {
+ public:
+  ScopeSet() = default;
+  ScopeSet(std::initializer_list<Scope> scopes) {
+    for (Scope s : scopes) add(s);
+  }
+  void add(Scope s) { bits_ |= 1u << static_cast<unsigned>(s); }
+  bool has(Scope s) const { return bits_ & (1u << static_cast<unsigned>(s)); }
+  bool empty() const { return bits_ == 0; }
+  bool operator==(const ScopeSet&) const = default;
+
+ private:
+  unsigned bits_ = 0;
+};
+// What a key created without scopes may do.
+ScopeSet default_scopes();
+// What the service key may do.
+ScopeSet service_scopes();
+std::string scopes_json(ScopeSet scopes);  // ["read","write"]
+
+// The key of a request: `Authorization: Bearer <key>` (any case), a bare `Authorization: <key>`
+// (as the original), or `X-API-Key: <key>` (as OpenFeature's providers send it). Empty if none.
+std::string_view api_key_of(const Request& req);
+// The key in an Authorization header value.
 std::string_view api_key_from_header(std::string_view authorization);
 
 class KeyValidator {
  public:
   enum class Verdict { valid, invalid, unavailable };
+  struct Check {
+    Verdict verdict = Verdict::unavailable;
+    ScopeSet scopes;  // when valid
+  };
 
-  KeyValidator(std::string auth_service_url, std::chrono::milliseconds valid_ttl = std::chrono::seconds(3),
+  KeyValidator(std::string auth_service_url, std::string service_key,
+               std::chrono::milliseconds valid_ttl = std::chrono::seconds(3),
                std::chrono::milliseconds invalid_ttl = std::chrono::seconds(1));
 
-  // Cached answer only; nullopt when the key must be asked about (a blocking call).
-  std::optional<Verdict> cached(std::string_view key);
+  // Cached answer only; nullopt when auth-service must be asked (a blocking call).
+  std::optional<Check> cached(std::string_view key);
   // Cached answer or one call to auth-service (blocking, bounded by a 2 s timeout).
-  Verdict validate(std::string_view key);
-
-  // For handlers: throws HttpError 401 (missing or invalid key) or 503 (auth-service down).
-  void require(const Request& req);
+  Check validate(std::string_view key);
+  // For handlers: throws Error unless the request's key is valid and has `scope`.
+  void require(const Request& req, Scope scope);
 
  private:
   struct Entry {
-    Verdict verdict;
+    Check check;
     std::chrono::steady_clock::time_point expires;
   };
-  std::string url_;
+  std::string url_, service_key_;
   std::chrono::milliseconds valid_ttl_, invalid_ttl_;
   HttpClient client_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> cache_;
 };
 
-// Throws HttpError 401/503 for a verdict that is not `valid`.
-void throw_unless_valid(KeyValidator::Verdict verdict);
+// Throws unless `check` is a valid key with `scope`: 401 invalid_key, 403 missing_scope,
+// 503 auth_unavailable.
+void require_scope(const KeyValidator::Check& check, Scope scope);
+// 401 missing_key.
+[[noreturn]] void throw_missing_key();
 
-// `handler`, answering 401/503 first unless the request carries a valid API key.
-Handler with_api_key(KeyValidator& validator, Handler handler);
+// `handler`, answering 401/403/503 first unless the request carries a valid key with `scope`.
+Handler with_api_key(KeyValidator& validator, Scope scope, Handler handler);
 
 }  // namespace toggle

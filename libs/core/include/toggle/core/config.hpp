@@ -1,5 +1,5 @@
 // Configuration from environment variables: every setting has a name and a default, and is
-// validated once at start-up. Problems are collected so a bad start names every bad variable,
+// validated once at start-up (a variable set to an empty string is an error, not the default). Problems are collected so a bad start names every bad variable,
 // then the service exits with status 2 (see Env::exit_if_invalid).
 #pragma once
 
@@ -28,6 +28,7 @@ class Env {
   void exit_if_invalid(const char* service) const;
 
  private:
+  const char* raw(const char* name);
   std::vector<std::string> problems_;
 };
 

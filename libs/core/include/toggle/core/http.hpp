@@ -6,28 +6,18 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "toggle/core/error.hpp"
+
 namespace toggle {
 
 enum class Method { get, head, post, put, patch, delete_, options, other };
 std::string_view to_string(Method m);
-
-// An error a handler throws to answer with `{"error": message}` and `status`. The router turns it
-// into a JSON reply; anything else a handler throws becomes a 500 without internals.
-class HttpError : public std::runtime_error {
- public:
-  HttpError(int status, std::string message) : std::runtime_error(std::move(message)), status_(status) {}
-  int status() const { return status_; }
-
- private:
-  int status_;
-};
 
 struct Response {
   int status = 200;
@@ -35,10 +25,13 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow, Retry-After
   bool close = false;                                        // close the connection after this reply
+  // An error reply, {"error":…,"code":…}: the server adds the request's "request_id" to it.
+  bool is_error = false;
 };
 
-// `{"error": message}` with the given status.
-Response error_response(int status, std::string_view message);
+// `{"error": message, "code": code}` with the status of `kind`.
+Response error_response(ErrorKind kind, std::string_view code, std::string_view message);
+Response error_response(const Error& error);
 // An empty reply (204 and friends).
 Response empty_response(int status);
 
@@ -52,9 +45,9 @@ class Request {
 
   // Header value (case-insensitive name), empty when absent.
   std::string_view header(std::string_view name) const;
-  // Decoded path parameter `{name}` of the matched route; throws HttpError 400 on bad %-encoding.
+  // Decoded path parameter `{name}` of the matched route; throws Error{invalid} on bad %-encoding.
   std::string path_param(std::string_view name) const;
-  // Decoded first value of a query parameter, or nullopt; throws HttpError 400 on bad %-encoding.
+  // Decoded first value of a query parameter, or nullopt; throws Error{invalid} on bad %-encoding.
   std::optional<std::string> query(std::string_view key) const;
 
   // Set by the server and the router.

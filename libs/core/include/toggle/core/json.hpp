@@ -13,12 +13,15 @@ namespace toggle {
 
 using json = nlohmann::json;
 
-// The body as a JSON object; 400 "request body must be a JSON object" / "malformed JSON …".
+// The body as a JSON object; 400 invalid_json otherwise ("request body must be a JSON object", "malformed JSON …").
 json parse_json_object(const Request& req);
+// The body as any JSON value; 400 invalid_json when empty or malformed.
+json parse_json_body(const Request& req);
 
 Response json_response(int status, const json& body);
 
-// Field readers. Absent and null both count as "not given" for the optional readers.
+// Field readers: 400 invalid_field / missing_field naming the field. Lengths count characters
+// (code points). Absent and null both count as "not given" for the optional readers.
 std::string required_string(const json& obj, std::string_view field, std::size_t max_length);
 std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length);
 std::optional<bool> optional_bool(const json& obj, std::string_view field);

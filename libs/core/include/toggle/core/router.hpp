@@ -18,6 +18,8 @@ struct RouteOptions {
   bool blocking = true;
   // Largest accepted request body; 0 means the server's default (HTTP_MAX_BODY_BYTES).
   std::size_t body_limit = 0;
+  // Callable from web pages of the origins in ServerOptions::cors_origins (preflights answered).
+  bool cors = false;
 };
 
 class Router {
@@ -39,9 +41,11 @@ class Router {
   struct Match {
     const Endpoint* endpoint = nullptr;  // null: see `allow`
     std::vector<std::pair<std::string_view, std::string_view>> params;
-    std::string allow;  // non-empty when the path exists but not for this method (405)
+    std::string allow;  // when the path exists but not for this method: its methods (405, OPTIONS)
+    bool cors = false;  // when the path exists: whether one of its routes allows CORS
   };
-  // Finds the endpoint for a request path (not decoded, without query).
+  // Finds the endpoint for a request path (not decoded, without query). HEAD finds the GET
+  // endpoint (the server sends its headers without the body).
   Match match(Method method, std::string_view path) const;
 
  private:

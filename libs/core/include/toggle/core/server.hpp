@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "toggle/core/router.hpp"
 
@@ -24,7 +25,11 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // waiting for, then reading, a request's headers
   std::chrono::milliseconds read_timeout{30000};  // reading a request body
   std::chrono::milliseconds write_timeout{30000};
-  // Called when a handler throws something other than HttpError, with a request id for the log.
+  // Origins allowed to call routes marked `cors` from a browser (CORS_ALLOWED_ORIGINS): exact
+  // origins ("https://app.example.com") or "*". Empty: no CORS headers, nothing opens by accident.
+  std::vector<std::string> cors_origins;
+  // Called when a handler fails with something that is not a toggle::Error (a bug: answered 500)
+  // or with an unavailable dependency (503), with the request id the client was given.
   std::function<void(const std::string& request_id, const std::string& what)> on_internal_error;
 };
 

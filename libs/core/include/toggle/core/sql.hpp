@@ -1,9 +1,10 @@
-// SQL access shared by the services' stores. A Database hands out a Connection for one unit of work;
-// statements use $1, $2, ... placeholders in both dialects, so a store writes its SQL once and only
-// the schema (migrations) differs per dialect. Driver errors are mapped to three kinds.
+// The SQL interface the services' stores use (the interface only: the backends are sqlite.cpp and
+// postgres.cpp, opened by database.hpp; schemas are applied by migrate.hpp). A Database hands out a
+// Connection for one unit of work; statements use $1, $2, ... placeholders in both dialects, so a
+// store writes its SQL once and only the schema (migrations) differs per dialect. Driver errors
+// become toggle::Error of three kinds: conflict (a unique key), unavailable (retry later), internal.
 //
-// Two dialects: SQLite (one file, the default) and PostgreSQL (libpq, a pool of connections; see
-// postgres.cpp). Values come back as text in both. Timestamps are ISO-8601 UTC with milliseconds
+// Two dialects: SQLite (one file, the default) and PostgreSQL (libpq, a pool of connections). Values come back as text in both. Timestamps are ISO-8601 UTC with milliseconds
 // ("2026-11-25T13:31:05.111Z") in both: the stores write that text, SQLite keeps it as is, and the
 // PostgreSQL driver formats TIMESTAMPTZ/TIMESTAMP columns (the seed's schemas) the same way when it
 // reads them, so the stores need no per-dialect code for them.
@@ -14,13 +15,16 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "toggle/core/error.hpp"
+
 namespace toggle::sql {
+
+using toggle::ErrorKind;
 
 using Param = std::variant<std::nullptr_t, std::int64_t, double, std::string_view, bool>;
 
@@ -37,19 +41,22 @@ struct Result {
   std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
 };
 
-enum class ErrorKind {
-  conflict,     // unique or primary-key violation
-  unavailable,  // the database cannot be reached or used now (retry later: 503)
-  other,
-};
-
-class Error : public std::runtime_error {
+// What a driver throws: ErrorKind::conflict (unique or primary-key violation, code "conflict"),
+// ErrorKind::unavailable (the database cannot be reached or used now, code "storage_unavailable")
+// or ErrorKind::internal (anything else: a bug in the SQL, code "internal"). what() is the
+// driver's text, for the log; clients are told only what kind of failure it was.
+class Error : public toggle::Error {
  public:
-  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
-  ErrorKind kind() const { return kind_; }
-
- private:
-  ErrorKind kind_;
+  Error(ErrorKind kind, const std::string& what)
+      : toggle::Error(kind,
+                      kind == ErrorKind::conflict      ? "conflict"
+                      : kind == ErrorKind::unavailable ? "storage_unavailable"
+                                                       : "internal",
+                      what) {
+    set_public_message(kind == ErrorKind::conflict      ? "already exists"
+                       : kind == ErrorKind::unavailable ? "storage unavailable, retry later"
+                                                        : "internal error");
+  }
 };
 
 enum class Dialect { sqlite, postgres };
@@ -107,30 +114,10 @@ struct Options {
   // one to be free before it throws Error{unavailable}.
   std::size_t pool_size = 8;
   std::chrono::milliseconds acquire_timeout{5000};
+  // SQLite: every commit reaches the disk before it returns (synchronous=FULL), so what was
+  // acknowledged survives a power loss. Off: synchronous=NORMAL (WAL), which may lose the last
+  // commits on a power loss (never on a crash of the process) and writes much less.
+  bool durable_commits = false;
 };
-
-// Opens (creating it and its folder if needed) an SQLite database file in WAL mode.
-std::unique_ptr<Database> open_sqlite(const std::string& path);
-// A pool of PostgreSQL connections to `url` (postgres://user:pass@host:port/db?sslmode=...),
-// opened on demand; a broken connection is replaced on the next acquire().
-std::unique_ptr<Database> open_postgres(const std::string& url, const Options& options = {});
-// The service's database: `url` from DATABASE_URL ("sqlite:PATH", "postgres://..." or
-// "postgresql://...", or empty for `default_sqlite_path`).
-std::unique_ptr<Database> open_database(const std::string& url, const std::string& default_sqlite_path,
-                                        const Options& options = {});
-// Whether open_database() understands `url` (checked with the rest of the configuration).
-bool is_supported_database_url(const std::string& url);
-bool is_postgres_url(const std::string& url);
-
-struct Migration {
-  int version;
-  std::string_view sqlite;
-  std::string_view postgres;
-};
-// Applies, in order and once each, the migrations of `component` (e.g. "flag-service") not yet
-// recorded in schema_migrations; several components may share one database. Each migration runs in
-// its own transaction, which on PostgreSQL first takes an advisory lock, so that replicas starting
-// together apply each migration once and wait for each other.
-void migrate(Database& db, const std::vector<Migration>& migrations, std::string_view component = "");
 
 }  // namespace toggle::sql

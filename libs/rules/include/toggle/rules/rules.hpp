@@ -23,7 +23,7 @@ inline constexpr std::size_t kMaxUserListSize = 10'000;
 // Flag names: ^[A-Za-z0-9_.-]{1,100}$ except "." and "..". Safe to put in a URL path or a log
 // line unescaped.
 bool is_valid_flag_name(std::string_view name) noexcept;
-// user_id: 1..256 bytes, any bytes except control characters (< 0x20 and 0x7f).
+// user_id: 1..256 characters (code points, counted in UTF-8), no control characters (< 0x20, 0x7f).
 bool is_valid_user_id(std::string_view user_id) noexcept;
 
 // Hash for unordered containers keyed by std::string that lets find() take a string_view

@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-namespace toggle::evaluation {
+namespace toggle {
 
 struct FeedOptions {
   std::string service;   // for logs: "flag-service"
@@ -64,4 +64,4 @@ class FeedFollower {
   std::thread thread_;
 };
 
-}  // namespace toggle::evaluation
+}  // namespace toggle

@@ -1,10 +1,10 @@
-#include "feed_follower.hpp"
+#include "toggle/core/feed_follower.hpp"
 
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
 
-namespace toggle::evaluation {
+namespace toggle {
 
 FeedFollower::FeedFollower(FeedOptions options, std::function<void(const json&)> apply,
                            std::function<void(const FeedPosition&, const json&)> on_accepted)
@@ -99,4 +99,4 @@ void FeedFollower::run() {
   }
 }
 
-}  // namespace toggle::evaluation
+}  // namespace toggle

@@ -1,0 +1,51 @@
+// evaluation-service (port 8004): the hot path. Answers GET /evaluate from an in-memory snapshot of
+// every flag and rule, fed by flag- and targeting-service's change feeds (and, with REDIS_URL, by
+// the other replicas through Redis); sends an event for every answer through the event pipeline.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "catalog.hpp"
+#include "evaluate_api.hpp"
+#include "event_sender.hpp"
+#include "miss_fetcher.hpp"
+#include "shared_cache.hpp"
+#include "toggle/core/app.hpp"
+#include "toggle/core/feed_follower.hpp"
+#include "toggle/core/redis.hpp"
+#include "toggle/core/service.hpp"
+
+namespace toggle::evaluation {
+
+class EvaluationService : public App {
+ public:
+  struct Config {
+    std::string flag_url, targeting_url, analytics_url, auth_url, service_key;
+    bool require_key = false;         // EVALUATE_REQUIRE_KEY
+    unsigned key_check_threads = 2;   // KEY_CHECK_THREADS
+    SenderOptions events;             // EVENT_*
+    std::chrono::milliseconds flush_on_stop{5000};
+    FeedOptions feeds;                // SYNC_*: wait and full resync (service and URL set per feed)
+    FetchOptions misses;              // MISS_CACHE_MS, MISS_FETCH_THREADS
+    std::optional<RedisAddress> redis;  // REDIS_URL
+    static Config from_env(Env& env, const ServiceSettings& service);
+  };
+
+  explicit EvaluationService(const Config& config);
+  ~EvaluationService() override;
+  Catalog& catalog() { return catalog_; }
+  EventSender& events() { return *events_; }
+
+ private:
+  Catalog catalog_;
+  GaugeHandle flags_gauge_;
+  std::unique_ptr<SharedCache> shared_;
+  std::unique_ptr<FeedFollower> flags_, rules_;
+  std::unique_ptr<MissFetcher> fetcher_;
+  std::unique_ptr<EventSender> events_;
+  std::unique_ptr<KeyValidator> keys_;
+  std::unique_ptr<EvaluateApi> api_;
+};
+
+}  // namespace toggle::evaluation

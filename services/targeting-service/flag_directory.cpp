@@ -1,0 +1,64 @@
+#include "flag_directory.hpp"
+
+#include "toggle/core/error.hpp"
+#include "toggle/core/json.hpp"
+#include "toggle/core/log.hpp"
+
+namespace toggle::targeting {
+
+FlagDirectory::FlagDirectory(FeedOptions options, RuleStore& rules)
+    : options_(options), rules_(rules), follower_(std::move(options), [this](const json& reply) { apply(reply); }) {}
+
+FlagDirectory::~FlagDirectory() { stop(); }
+
+void FlagDirectory::start() { follower_.start(); }
+void FlagDirectory::stop() { follower_.stop(); }
+
+bool FlagDirectory::synced() const {
+  std::lock_guard lock(mutex_);
+  return synced_;
+}
+
+void FlagDirectory::apply(const json& reply) {
+  std::set<std::string, std::less<>> changed;
+  for (const auto& f : reply.at("flags")) changed.insert(f.at("name").get<std::string>());
+  std::vector<std::string> gone = reply.at("deleted").get<std::vector<std::string>>();
+  bool full = reply.at("full").get<bool>();
+  {
+    std::lock_guard lock(mutex_);
+    if (full) {
+      flags_ = std::move(changed);
+      synced_ = true;
+    } else {
+      flags_.merge(changed);
+    }
+    for (const auto& name : gone) flags_.erase(name);
+  }
+  if (full) {
+    std::lock_guard lock(mutex_);
+    for (const auto& rule : rules_.list())
+      if (!flags_.count(rule.flag_name)) gone.push_back(rule.flag_name);
+  }
+  for (const auto& name : gone)
+    if (rules_.remove(name)) log::info("rule deleted with its flag", {{"flag", name}});
+}
+
+void FlagDirectory::require_flag(const std::string& flag_name) {
+  {
+    std::lock_guard lock(mutex_);
+    if (flags_.count(flag_name)) return;
+  }
+  auto res = HttpClient().send({"GET",
+                                options_.base_url + "/flags/" + flag_name,
+                                {{"Authorization", "Bearer " + options_.api_key}},
+                                "",
+                                std::chrono::milliseconds(2000)});
+  if (res.status == 200) return;
+  if (res.status == 404)
+    throw Error::not_found("flag_not_found", "flag '" + flag_name + "' does not exist: create it in flag-service first");
+  throw Error::unavailable("flag_service_unavailable",
+                           "cannot check that flag '" + flag_name + "' exists: flag-service " +
+                               (res.status ? "answered HTTP " + std::to_string(res.status) : res.error));
+}
+
+}  // namespace toggle::targeting
