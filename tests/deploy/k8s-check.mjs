@@ -8,7 +8,9 @@
 // needed) or a YAML file (e.g. the output of `kubectl kustomize k8s/`). Secret templates
 // (*secret.template.yaml, never applied as they are) are read from --templates (default k8s/).
 // --keda: the tree must have a KEDA ScaledObject. --orphans DIR: every YAML file below DIR must be
-// read by one of the kustomization TARGETs, or be a secret template.
+// read by one of the kustomization TARGETs, or be a secret template. --same-as DIR: each TARGET
+// renders what the kustomization DIR renders, but for KEDA's objects and the HPAs they replace
+// (k8s/overlays/keda repeats k8s/'s list of resources: this keeps the two lists equal).
 // Exit status 0 when every target passes; each problem is printed on its own line.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,9 +27,10 @@ const flag = (name) => { const i = args.indexOf(name); if (i >= 0) args.splice(i
 const templatesDir = option('--templates', path.join(repo, 'k8s'));
 const orphansDir = option('--orphans', null);
 const readme = option('--readme', path.join(repo, 'README.md'));
+const sameAs = option('--same-as', null);
 const expectKeda = flag('--keda');
 if (!args.length || args.some((a) => a.startsWith('--'))) {
-  console.error('usage: node k8s-check.mjs TARGET... [--templates DIR] [--keda] [--orphans DIR] [--readme FILE]');
+  console.error('usage: node k8s-check.mjs TARGET... [--templates DIR] [--keda] [--orphans DIR] [--same-as DIR] [--readme FILE]');
   process.exit(2);
 }
 
@@ -39,6 +42,24 @@ function templates() {
       out.push({ ...d.object, [SOURCE]: d.source });
     }
   }
+  return out;
+}
+
+// What `objects` has that `base` has not, and the reverse, allowing only KEDA's objects and the
+// HPAs of the Deployments a ScaledObject scales.
+function differences(base, objects) {
+  const key = (o) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`;
+  const canonical = (x) => JSON.stringify(x, (k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((n) => [n, v[n]])) : v));
+  const scaled = new Set(objects.filter((o) => o.kind === 'ScaledObject').map((o) => `${o.metadata.namespace}/${o.spec?.scaleTargetRef?.name}`));
+  const theirs = new Map(base.map((o) => [key(o), o]));
+  const ours = new Map(objects.map((o) => [key(o), o]));
+  const out = [];
+  for (const [k, o] of theirs) {
+    if (ours.has(k)) { if (canonical(ours.get(k)) !== canonical(o)) out.push(`${k} differs from ${sameAs}'s`); continue; }
+    if (o.kind === 'HorizontalPodAutoscaler' && scaled.has(`${o.metadata.namespace}/${o.spec?.scaleTargetRef?.name}`)) continue;
+    out.push(`${k} of ${sameAs} is missing (keep the resources of both kustomizations equal)`);
+  }
+  for (const k of ours.keys()) if (!theirs.has(k) && !/^(ScaledObject|TriggerAuthentication) /.test(k)) out.push(`${k} is not in ${sameAs}`);
   return out;
 }
 
@@ -63,6 +84,7 @@ for (const target of args) {
       for (const e of schemaErrors(o)) problems.push(`${o[SOURCE] ?? target} ${o.kind}/${o.metadata?.name}: ${e}`);
     }
     problems.push(...policyErrors(objects, tpl, { readme, expectKeda }));
+    if (sameAs) problems.push(...differences(render(sameAs).objects, objects));
   } catch (e) {
     problems.push(e.message);
   }

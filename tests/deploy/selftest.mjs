@@ -147,6 +147,15 @@ const tool = (f) => path.join(here, f);
 
 expectRun('k8s CLI: a Deployment without probes is reported', node, [tool('k8s-check.mjs'), path.join(here, 'samples/k8s/deployment-without-probes.yaml'), '--templates', path.join(here, 'samples/k8s')], 1,
   ['no livenessProbe', 'no readinessProbe', 'no startupProbe', 'no memory limit', 'runAsNonRoot is not true', 'readOnlyRootFilesystem is not true', 'is not pinned (latest)', 'matches no pod']);
+{
+  // The KEDA overlay lists k8s/'s resources again: one left out must be reported.
+  const dir = path.join(tmpRoot, 'k8s-overlay');
+  fs.mkdirSync(path.join(dir, 'overlays/keda'), { recursive: true });
+  for (const e of fs.readdirSync(path.join(repo, 'k8s'))) if (e !== 'overlays') fs.symlinkSync(path.join(repo, 'k8s', e), path.join(dir, e));
+  fs.writeFileSync(path.join(dir, 'overlays/keda/kustomization.yaml'), fs.readFileSync(path.join(repo, 'k8s/overlays/keda/kustomization.yaml'), 'utf8').replace('  - ../../load-test\n', ''));
+  expectRun('k8s CLI: the KEDA overlay leaving out a folder of the platform', node, [tool('k8s-check.mjs'), path.join(dir, 'overlays/keda'), '--keda', '--same-as', path.join(dir)], 1,
+    ['Job togglemaster-loadtest/k6-load-test of', 'is missing']);
+}
 expectRun('compose: the sample passes', node, [tool('compose-check.mjs'), path.join(here, 'samples/compose/good.yml')], 0);
 expectRun('compose: every mistake of the bad sample is reported', node, [tool('compose-check.mjs'), path.join(here, 'samples/compose/bad.yml')], 1,
   ['"helthcheck"', 'ports/0', '"postgress" is not defined', '"redis" has no healthcheck', '"flagdata" is not declared', '"backend" is not declared', 'services.worker: needs an image or a build']);
