@@ -232,9 +232,9 @@ const wfCases = [
   ['deploying from any branch', 'not limited to main', (d) => edit(d, 'deploy.yml', '    branches: [main]\n', '')],
   ['no rollout status', 'does not wait for `kubectl rollout status`', (d) => edit(d, 'deploy.yml', 'rollout status "deployment/$service"', 'rollout history "deployment/$service"')],
   ['an unpinned action', 'actions/checkout@main is not pinned', (d) => edit(d, 'ci.yml', 'actions/checkout@v4', 'actions/checkout@main')],
-  ['make test not on Debian 12', 'not run in a Debian 12 container', (d) => edit(d, 'ci.yml', 'image: debian:12\n    timeout-minutes: 90\n    steps:\n      - name: Tools the checkout needs\n        run: apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null', 'image: ubuntu:24.04\n    timeout-minutes: 90\n    steps:\n      - name: Tools the checkout needs\n        run: apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null')],
+  ['make test not on Debian 12', 'not run in a Debian 12 container', (d) => edit(d, 'ci.yml', 'image: debian:12\n    timeout-minutes', 'image: ubuntu:24.04\n    timeout-minutes')],
   ['no make test-deploy', 'no job runs `make test-deploy`', (d) => edit(d, 'ci.yml', 'run: make test-deploy', 'run: make build')],
-  ['schema: a misspelt key', "Additional property 'step' is not allowed", (d) => edit(d, 'ci.yml', '    steps:\n      - name: Tools the checkout needs\n        run: apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null\n      - uses: actions/checkout@v4\n      # Not', '    step:\n      - name: Tools the checkout needs\n        run: apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates >/dev/null\n      - uses: actions/checkout@v4\n      # Not')],
+  ['schema: a misspelt key', "Additional property 'step' is not allowed", (d) => edit(d, 'ci.yml', '    steps:\n', '    step:\n')],
 ];
 for (const [i, [name, expected, mutate]] of wfCases.entries()) {
   const label = `workflows: ${name}`;
