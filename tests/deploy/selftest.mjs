@@ -47,6 +47,8 @@ const k8sCases = [
   ['no startup probe', 'no startupProbe', (o) => { delete container(o, 'auth-service').startupProbe; }],
   ['probe on an undeclared port', 'is not one of the container\'s ports', (o) => { container(o, 'auth-service').livenessProbe.httpGet.port = 9999; }],
   ['no memory limit', 'no memory limit', (o) => { delete container(o, 'analytics-service').resources.limits.memory; }],
+  ['no ephemeral-storage limit', 'no ephemeral-storage limit', (o) => { delete container(o, 'flag-service').resources.limits['ephemeral-storage']; }],
+  ['emptyDirs larger than the storage limit', 'more than its ephemeral-storage limit', (o) => { container(o, 'evaluation-service').resources.limits['ephemeral-storage'] = '512Mi'; }],
   ['no cpu request', 'no cpu request', (o) => { delete container(o, 'targeting-service').resources.requests.cpu; }],
   ['request above limit', 'is above its limit', (o) => { container(o, 'evaluation-service').resources.requests.cpu = '2'; }],
   ['image :latest', 'is not pinned (latest)', (o) => { container(o, 'flag-service').image = 'acrtogglemasterprod.azurecr.io/togglemaster/flag-service:latest'; }],

@@ -139,8 +139,8 @@ export function policyErrors(objects, templates, { readme, expectKeda = false } 
       const tag = image.includes('@') ? 'digest' : (image.match(/:([^/:]+)$/)?.[1] ?? '');
       if (!tag) err(o, `${where}: image ${image} has no tag (that means latest)`);
       else if (tag === 'latest') err(o, `${where}: image ${image} is not pinned (latest)`);
-      // Requests and limits, requests within limits.
-      for (const r of ['cpu', 'memory']) {
+      // Requests and limits, requests within limits (ephemeral storage too: logs and emptyDirs).
+      for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
         const req = c.resources?.requests?.[r]; const lim = c.resources?.limits?.[r];
         if (req === undefined) err(o, `${where}: no ${r} request`);
         if (lim === undefined) err(o, `${where}: no ${r} limit`);
@@ -190,6 +190,9 @@ export function policyErrors(objects, templates, { readme, expectKeda = false } 
         if (!vol?.emptyDir) err(o, `${where}: ${dir} is not an emptyDir mount (the root filesystem is read-only)`);
         else if (!vol.emptyDir.sizeLimit) err(o, `${where}: the emptyDir at ${dir} has no sizeLimit`);
       }
+      const emptyDirs = (c.volumeMounts ?? []).map((m) => volumes.get(m.name)?.emptyDir?.sizeLimit).filter(Boolean).reduce((t, q) => t + quantity(q), 0);
+      const storageLimit = c.resources?.limits?.['ephemeral-storage'];
+      if (storageLimit && emptyDirs > quantity(storageLimit)) err(o, `${where}: its emptyDirs may hold ${emptyDirs / 2 ** 20} MiB, more than its ephemeral-storage limit ${storageLimit}: the kubelet would evict the pod first`);
       if (env.EVENT_SPOOL_MAX_BYTES && env.DATA_DIR) {
         const vol = volumes.get(mounts.get(env.DATA_DIR.replace(/\/+$/, ''))?.name ?? '');
         const limit = vol?.emptyDir?.sizeLimit ? quantity(vol.emptyDir.sizeLimit) : Infinity;
