@@ -31,6 +31,13 @@ resource "azurerm_cosmosdb_account" "main" {
     location          = azurerm_resource_group.main.location
     failover_priority = 0
   }
+
+  lifecycle {
+    precondition {
+      condition     = !(var.cosmos_free_tier && var.cosmos_capacity_mode == "serverless")
+      error_message = "Cosmos DB's free tier applies to provisioned throughput only: set cosmos_free_tier = false with serverless."
+    }
+  }
 }
 
 resource "azurerm_cosmosdb_table" "main" {
