@@ -5,7 +5,8 @@
 // package dclint ships), then the references a schema cannot see: depends_on, links and
 // volumes_from name services that exist; named volumes, networks, configs and secrets are
 // declared at the top level; a `condition: service_healthy` dependency has a healthcheck to wait
-// for; every service has an image or a build.
+// for; every service has an image or a build. Variables come from the environment, then from the
+// .env file next to the Compose file (as Compose reads it), or from --env-file.
 //   node tests/deploy/compose-check.mjs FILE... [--env-file FILE]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,14 +21,19 @@ const schema = JSON.parse(fs.readFileSync(path.join(dclint, 'schemas', 'compose.
 
 const args = process.argv.slice(2);
 const files = [];
-const env = { ...process.env };
+let env = { ...process.env };
+let envFile = null;
+function readEnvFile(file) {
+  const out = { ...process.env };
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
+    if (m && !(m[1] in process.env)) out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--env-file') {
-    for (const line of fs.readFileSync(args[++i], 'utf8').split('\n')) {
-      const m = line.match(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
-      if (m && !(m[1] in process.env)) env[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
-    }
-  } else files.push(args[i]);
+  if (args[i] === '--env-file') envFile = args[++i];
+  else files.push(args[i]);
 }
 if (!files.length) { console.error('usage: node compose-check.mjs FILE... [--env-file FILE]'); process.exit(2); }
 
@@ -94,6 +100,8 @@ function references(doc) {
 let failed = 0;
 for (const file of files) {
   const problems = [];
+  const dotEnv = path.join(path.dirname(file), '.env');
+  env = envFile ? readEnvFile(envFile) : fs.existsSync(dotEnv) ? readEnvFile(dotEnv) : { ...process.env };
   const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'), { merge: true });
   const yamlErrors = docs.flatMap((d) => d.errors.map((e) => e.message));
   if (yamlErrors.length) problems.push(`YAML: ${yamlErrors.join('; ')}`);
