@@ -161,7 +161,14 @@ expectRun('k8s CLI: a Deployment without probes is reported', node, [tool('k8s-c
 expectRun('compose: the sample passes', node, [tool('compose-check.mjs'), path.join(here, 'samples/compose/good.yml')], 0);
 expectRun('compose: every mistake of the bad sample is reported', node, [tool('compose-check.mjs'), path.join(here, 'samples/compose/bad.yml')], 1,
   ['"helthcheck"', 'ports/0', '"postgress" is not defined', '"redis" has no healthcheck', '"flagdata" is not declared', '"backend" is not declared', 'services.worker: needs an image or a build']);
-expectRun('compose: a required variable that is not set', node, [tool('compose-check.mjs'), path.join(here, 'samples/compose/good.yml')], 0);
+{
+  const file = path.join(tmpRoot, 'compose-required.yml');
+  fs.writeFileSync(file, 'services:\n  app:\n    image: "example/app:${APP_TAG:?set APP_TAG}"\n');
+  const env = { ...process.env }; delete env.APP_TAG;
+  expectRun('compose: a required variable that is not set', node, [tool('compose-check.mjs'), file], 1, ['required variable APP_TAG is not set'], { env });
+  fs.writeFileSync(path.join(tmpRoot, '.env'), 'APP_TAG=1.0\n');
+  expectRun('compose: ... set in the .env next to the file', node, [tool('compose-check.mjs'), file], 0, [], { env });
+}
 expectRun('k6: the real script passes', node, [tool('k6-check.mjs'), path.join(repo, 'load-test/k6-load-test.js')], 0);
 expectRun('k6: a syntax error is reported', node, [tool('k6-check.mjs'), path.join(here, 'samples/k6/syntax-error.js')], 1, ['cannot load']);
 expectRun('k6: missing scenarios, thresholds and BASE_URL are reported', node, [tool('k6-check.mjs'), path.join(here, 'samples/k6/no-thresholds.js')], 1,
