@@ -36,6 +36,7 @@ for option in "$@"; do
         postgresql redis-server                  # real servers the tests start on loopback
         rabbitmq-server                          # AMQP 1.0 broker (Service Bus stand-in for tests)
         python3-qpid-proton openssl              # the Service Bus test broker (TLS + CBS), its certificates
+        wrk                                      # load-test/wrk-load-test.sh, run by tests/deploy
       )
       npm_needed=true ;;
     --bench) packages+=(libbenchmark-dev wrk) ;;

@@ -1,0 +1,1 @@
+../k8s/load-test/k6-load-test.js
