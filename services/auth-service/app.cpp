@@ -109,9 +109,8 @@ void AuthService::add_routes() {
     return empty_response(204);
   });
 
-  static Counter& validations = metrics().counter("auth_validations_total", "API keys checked");
   router().any("/validate", [this](Request& req) -> Reply {
-    validations.inc();
+    key_validations().inc();
     std::string_view key = api_key_of(req);
     if (key.empty()) throw_missing_key();
     auto found = store_->find_active(crypto::sha256_hex(key));

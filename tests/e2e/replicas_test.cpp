@@ -35,7 +35,7 @@ class ReplicasTest : public ::testing::Test {
     return json::parse(r.body)["result"].get<bool>();
   }
   bool every_replica_says(const std::string& flag, const std::string& user, bool expected,
-                          std::chrono::milliseconds within = std::chrono::seconds(2)) {
+                          std::chrono::milliseconds within = std::chrono::seconds(10)) {
     return eventually(
         [&] {
           return evaluate("evaluation-service", flag, user) == expected &&
@@ -58,7 +58,8 @@ TEST_F(ReplicasTest, AChangeReachesEveryReplica) {
   ASSERT_TRUE(every_replica_says("shared", "u1", true));
   for (bool enabled : {false, true, false}) {
     put_flag("shared", enabled);
-    EXPECT_TRUE(every_replica_says("shared", "u1", enabled, std::chrono::milliseconds(1000))) << enabled;
+    EXPECT_TRUE(every_replica_says("shared", "u1", enabled))  // how fast is measured by make bench, not asserted
+        << enabled;
   }
 }
 

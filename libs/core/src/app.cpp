@@ -1,10 +1,12 @@
 #include "toggle/core/app.hpp"
 
+#include "toggle/core/auth.hpp"
 #include "toggle/core/metrics.hpp"
 
 namespace toggle {
 
 App::App() {
+  key_validations();  // every service lists auth_validations_total, also at 0
   router_.get("/health", [](Request&) -> Reply { return Response{200, R"({"status":"ok"})"}; }, {.blocking = false});
   router_.get("/metrics",
               [](Request&) -> Reply {

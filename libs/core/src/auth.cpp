@@ -11,12 +11,13 @@ namespace {
 
 constexpr std::string_view kScopeNames[] = {"admin", "write", "read", "evaluate", "events"};
 
-Counter& validations() {
-  static Counter& c = metrics().counter("auth_validations_total", "API keys checked with auth-service");
+}  // namespace
+
+Counter& key_validations() {
+  static Counter& c = metrics().counter(
+      "auth_validations_total", "API keys checked (auth-service: /validate calls; other services: calls to it)");
   return c;
 }
-
-}  // namespace
 
 std::string_view to_string(Scope scope) { return kScopeNames[static_cast<unsigned>(scope)]; }
 
@@ -56,7 +57,6 @@ std::string_view api_key_of(const Request& req) {
 KeyValidator::KeyValidator(std::string url, std::string service_key, std::chrono::milliseconds valid_ttl,
                            std::chrono::milliseconds invalid_ttl)
     : url_(std::move(url)), service_key_(std::move(service_key)), valid_ttl_(valid_ttl), invalid_ttl_(invalid_ttl) {
-  validations();  // listed in /metrics from the start, also at 0
 }
 
 std::optional<KeyValidator::Check> KeyValidator::cached(std::string_view key) {
@@ -69,7 +69,7 @@ std::optional<KeyValidator::Check> KeyValidator::cached(std::string_view key) {
 KeyValidator::Check KeyValidator::validate(std::string_view key) {
   if (key.empty()) return {Verdict::invalid, {}};
   if (auto hit = cached(key)) return *hit;
-  validations().inc();
+  key_validations().inc();
   auto res = client_.send({"GET",
                            url_ + "/validate",
                            {{"Authorization", "Bearer " + std::string(key)}},

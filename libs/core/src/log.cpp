@@ -1,5 +1,6 @@
-// The JSON line is assembled here; spdlog supplies the timestamp, the level and a thread-safe
-// stdout sink, with a pattern that wraps our fields: {"time":…,"level":…,"service":…,<fields>}.
+// The JSON line is assembled here; spdlog supplies the timestamp and a thread-safe stdout sink,
+// with a pattern that wraps our fields: {"time":…,<"level","service","msg",fields>}. The level is
+// written by us: spdlog would name warn "warning", unlike LOG_LEVEL.
 #include "toggle/core/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -14,12 +15,13 @@ namespace toggle::log {
 namespace {
 
 std::atomic<Level> g_level{Level::info};
+// `"service":"name"`, set by init(); read by every write().
+std::shared_ptr<const std::string> g_service = std::make_shared<const std::string>(R"("service":"unknown")");
 
 std::shared_ptr<spdlog::logger>& logger() {
   static std::shared_ptr<spdlog::logger> instance = [] {
     auto l = spdlog::stdout_logger_mt("toggle");
-    l->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":"unknown",%v})",
-                   spdlog::pattern_time_type::utc);
+    l->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ",%v})", spdlog::pattern_time_type::utc);
     l->set_level(spdlog::level::debug);
     l->flush_on(spdlog::level::debug);  // logs are few; flushing each keeps them in order with crashes
     return l;
@@ -41,15 +43,27 @@ spdlog::level::level_enum to_spdlog(Level l) {
   return spdlog::level::info;
 }
 
+const char* name_of(Level l) {
+  switch (l) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
+
 }  // namespace
 
 void init(std::string_view service, Level level) {
   g_level = level;
-  std::string svc;
+  std::string svc = "\"service\":";
   append_json_string(svc, service);
-  // spdlog names levels "warning" and "error"; keep them.
-  logger()->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","service":)" + svc + ",%v}",
-                        spdlog::pattern_time_type::utc);
+  std::atomic_store(&g_service, std::make_shared<const std::string>(std::move(svc)));
 }
 
 bool parse_level(std::string_view text, Level& out) {
@@ -70,7 +84,11 @@ bool enabled(Level level) { return level >= g_level.load(std::memory_order_relax
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
-  std::string line = "\"msg\":";
+  std::string line = "\"level\":\"";
+  line += name_of(level);
+  line += "\",";
+  line += *std::atomic_load(&g_service);
+  line += ",\"msg\":";
   append_json_string(line, message);
   for (const auto& f : fields) {
     line += ',';

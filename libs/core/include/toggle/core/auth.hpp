@@ -25,6 +25,11 @@
 
 namespace toggle {
 
+class Counter;
+// auth_validations_total: API keys checked -- by auth-service, its /validate calls; by the other
+// services, their calls to auth-service (cache misses). Listed by every service, also at 0.
+Counter& key_validations();
+
 enum class Scope : std::uint8_t { admin, write, read, evaluate, events };
 std::string_view to_string(Scope scope);
 std::optional<Scope> parse_scope(std::string_view text);
