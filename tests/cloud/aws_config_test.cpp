@@ -12,6 +12,8 @@
 #include <string>
 
 #include "toggle/cloud/aws_config.hpp"
+#include "toggle/cloud/dynamodb.hpp"
+#include "toggle/cloud/sqs.hpp"
 #include "toggle/core/config.hpp"
 
 namespace {
@@ -258,6 +260,15 @@ TEST_F(AwsConfigTest, ProvidersFollowTheConfiguration) {
   EXPECT_EQ(credentials.access_key_id, "AKIDEXAMPLE");
   EXPECT_FALSE(credentials.expiration);
   EXPECT_THROW(toggle::cloud::make_credentials_provider(toggle::cloud::AwsConfig{}), std::invalid_argument);
+  auto sqs = toggle::cloud::sqs_service(c);
+  EXPECT_EQ(sqs.signing_name, "sqs");
+  EXPECT_EQ(sqs.target_prefix, "AmazonSQS");
+  EXPECT_EQ(sqs.endpoint, "https://sqs.us-east-1.amazonaws.com");
+  EXPECT_EQ(sqs.region, "us-east-1");
+  auto dynamodb = toggle::cloud::dynamodb_service(c);
+  EXPECT_EQ(dynamodb.signing_name, "dynamodb");
+  EXPECT_EQ(dynamodb.target_prefix, "DynamoDB_20120810");
+  EXPECT_EQ(dynamodb.endpoint, "https://dynamodb.us-east-1.amazonaws.com");
 }
 
 }  // namespace

@@ -6,10 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdlib.h>
+
 #include "aws_emulators.hpp"
+#include "toggle/cloud/aws_config.hpp"
 #include "toggle/cloud/dynamodb.hpp"
 #include "toggle/cloud/sqs.hpp"
 #include "toggle/core/client.hpp"
+#include "toggle/core/config.hpp"
 
 namespace {
 
@@ -119,6 +123,30 @@ TEST(SigV4, DynamoDbRequestsWithASessionTokenAreSignedAsAwsSignsThem) {
   dynamodb_round_trip(credentials("FwoGZXIvYXdzEBYaDHRlc3QtdG9rZW4iKg+/=="));
   auto after = checker_stats();
   EXPECT_GE(after.verified_with_token - before.verified_with_token, 7);
+}
+
+// The way a service builds its clients: from the AWS_* variables, one endpoint for both services
+// (as with LocalStack), one credentials provider shared by both clients.
+TEST(SigV4, ClientsConfiguredFromTheEnvironment) {
+  ::setenv("AWS_REGION", "ap-southeast-2", 1);
+  ::setenv("AWS_ENDPOINT_URL", testsupport::aws_emulators().sigv4.c_str(), 1);
+  ::setenv("AWS_ACCESS_KEY_ID", testsupport::kTestAccessKeyId, 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", testsupport::kTestSecretKey, 1);
+  ::setenv("AWS_SESSION_TOKEN", "env-session-token", 1);
+  toggle::Env env;
+  auto config = toggle::cloud::aws_config_from_env(env);
+  for (const char* name : {"AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+    ::unsetenv(name);
+  ASSERT_TRUE(env.problems().empty()) << env.problems().front();
+
+  auto before = checker_stats();
+  auto credentials = toggle::cloud::make_credentials_provider(config);
+  toggle::cloud::SqsClient sqs(toggle::cloud::sqs_service(config), credentials);
+  toggle::cloud::DynamoDbClient db(toggle::cloud::dynamodb_service(config), credentials);
+  std::string name = testsupport::unique_name("env");
+  EXPECT_FALSE(sqs.create_queue(name, {}, deadline_after(10s)).empty());
+  EXPECT_TRUE(db.create_table({name, {{"id", "S"}}, "id", "", {}}, deadline_after(10s)));
+  EXPECT_EQ(checker_stats().verified_with_token - before.verified_with_token, 2);
 }
 
 // The checker does check: a request signed with another secret is refused as AWS refuses it.

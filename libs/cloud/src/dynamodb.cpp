@@ -116,9 +116,12 @@ bool TableDescription::active() const {
   return true;
 }
 
+AwsService dynamodb_service(const AwsConfig& config) {
+  return {"dynamodb", "DynamoDB_20120810", config.dynamodb_endpoint, config.region};
+}
+
 DynamoDbClient::DynamoDbClient(const AwsConfig& config, AwsCallOptions options)
-    : DynamoDbClient(AwsService{"dynamodb", "DynamoDB_20120810", config.dynamodb_endpoint, config.region},
-                     make_credentials_provider(config), options) {}
+    : DynamoDbClient(dynamodb_service(config), make_credentials_provider(config), options) {}
 
 DynamoDbClient::DynamoDbClient(AwsService service, std::shared_ptr<CredentialsProvider> credentials,
                                AwsCallOptions options)

@@ -96,9 +96,12 @@ std::string redrive_policy(const std::string& dead_letter_queue_arn, int max_rec
   return json{{"deadLetterTargetArn", dead_letter_queue_arn}, {"maxReceiveCount", max_receive_count}}.dump();
 }
 
+AwsService sqs_service(const AwsConfig& config) {
+  return {"sqs", "AmazonSQS", config.sqs_endpoint, config.region};
+}
+
 SqsClient::SqsClient(const AwsConfig& config, AwsCallOptions options)
-    : SqsClient(AwsService{"sqs", "AmazonSQS", config.sqs_endpoint, config.region}, make_credentials_provider(config),
-                options) {}
+    : SqsClient(sqs_service(config), make_credentials_provider(config), options) {}
 
 SqsClient::SqsClient(AwsService service, std::shared_ptr<CredentialsProvider> credentials, AwsCallOptions options)
     : client_(std::move(service), std::move(credentials), options) {}

@@ -48,6 +48,8 @@ struct AwsOutcome {
 // Indices [0, count) in consecutive groups of at most `max`: the calls a batch operation makes.
 std::vector<std::vector<std::size_t>> plan_batches(std::size_t count, std::size_t max);
 
+// Thread-safe: calls may come from many threads at once; each thread has its own curl handles
+// and kept-alive connections.
 class AwsJsonClient {
  public:
   AwsJsonClient(AwsService service, std::shared_ptr<CredentialsProvider> credentials, AwsCallOptions options = {});

@@ -168,8 +168,13 @@ struct TableDescription {
   bool active() const;  // the table and all its indexes
 };
 
+// The DynamoDB endpoint and region of a configuration.
+AwsService dynamodb_service(const AwsConfig& config);
+
+// Thread-safe: one client may serve many threads at once (each thread keeps its own connections).
 class DynamoDbClient {
  public:
+  // With credentials of its own; see SqsClient for sharing one provider between clients.
   explicit DynamoDbClient(const AwsConfig& config, AwsCallOptions options = {});
   DynamoDbClient(AwsService service, std::shared_ptr<CredentialsProvider> credentials, AwsCallOptions options = {});
 

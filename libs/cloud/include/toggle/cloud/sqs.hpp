@@ -81,9 +81,17 @@ struct SqsSendPlan {
 SqsSendPlan plan_send_batches(const std::vector<SqsSendEntry>& entries, std::size_t max_entries = kSqsMaxBatchEntries,
                               std::size_t max_bytes = kSqsMaxBatchBytes);
 
+// The SQS endpoint and region of a configuration.
+AwsService sqs_service(const AwsConfig& config);
+
+// Thread-safe: one client may serve many threads at once (each thread keeps its own connections).
 class SqsClient {
  public:
+  // With credentials of its own (make_credentials_provider(config)).
   explicit SqsClient(const AwsConfig& config, AwsCallOptions options = {});
+  // With a provider shared with other clients (one STS session for SQS and DynamoDB):
+  //   auto credentials = make_credentials_provider(config);
+  //   SqsClient sqs(sqs_service(config), credentials);  DynamoDbClient db(dynamodb_service(config), credentials);
   SqsClient(AwsService service, std::shared_ptr<CredentialsProvider> credentials, AwsCallOptions options = {});
 
   // Sends every entry, in as many SendMessageBatch calls as the limits need (in parallel).
