@@ -34,8 +34,8 @@ TEST(AttributeValue, DecodesWhatItEncodes) {
   Item item = {
       {"event_id", AttributeValue::string("e-1")},
       {"count", AttributeValue::number("12345678901234567890123456789012345678")},  // 38 digits: kept exactly
-      {"nested", AttributeValue::map({{"list", AttributeValue::list({AttributeValue::boolean(false),
-                                                                    AttributeValue::null()})}})},
+      {"nested",
+       AttributeValue::map({{"list", AttributeValue::list({AttributeValue::boolean(false), AttributeValue::null()})}})},
   };
   auto wire = toggle::cloud::to_dynamodb_json(item);
   EXPECT_EQ(toggle::cloud::item_from_dynamodb_json(json::parse(wire.dump())), item);

@@ -1,5 +1,7 @@
 // AWS configuration from the environment: every variable, the SDKs' precedence, and a problem
 // naming the variable for each bad or missing value (never quoting a secret).
+#include "toggle/cloud/aws_config.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,7 +13,6 @@
 #include <optional>
 #include <string>
 
-#include "toggle/cloud/aws_config.hpp"
 #include "toggle/cloud/dynamodb.hpp"
 #include "toggle/cloud/sqs.hpp"
 #include "toggle/core/config.hpp"
@@ -19,10 +20,18 @@
 namespace {
 
 const char* const kVariables[] = {
-    "AWS_REGION",           "AWS_DEFAULT_REGION",          "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB",   "AWS_ENDPOINT_URL_STS",
-    "AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
-    "AWS_ROLE_ARN",         "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 };
 

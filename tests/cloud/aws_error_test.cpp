@@ -1,7 +1,7 @@
 // Error classification (retryable or not) and the errors read from AWS JSON-protocol replies.
-#include <gtest/gtest.h>
-
 #include "toggle/cloud/aws_error.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -11,8 +11,8 @@ using toggle::cloud::is_retryable;
 TEST(AwsErrorClassification, ThrottlingAndTransientFailuresAreRetryable) {
   for (const char* code : {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
                            "Throttling", "TooManyRequestsException", "RequestThrottled", "LimitExceededException",
-                           "SlowDown", "InternalServerError", "ServiceUnavailable", "InternalFailure",
-                           "RequestTimeout", "IDPCommunicationError", "ExpiredTokenException", "ExpiredToken"}) {
+                           "SlowDown", "InternalServerError", "ServiceUnavailable", "InternalFailure", "RequestTimeout",
+                           "IDPCommunicationError", "ExpiredTokenException", "ExpiredToken"}) {
     EXPECT_TRUE(is_retryable(400, code)) << code;
   }
   EXPECT_TRUE(toggle::cloud::is_throttling("ProvisionedThroughputExceededException"));
@@ -32,9 +32,9 @@ TEST(AwsErrorClassification, StatusCodesDecideForOtherCodes) {
 TEST(AwsErrorClassification, ClientMistakesAndAuthFailuresAreNot) {
   for (const char* code :
        {"ValidationException", "AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
-        "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignatureException", "MissingAuthenticationToken",
-        "ResourceNotFoundException", "ConditionalCheckFailedException", "QueueDoesNotExist", "InvalidIdentityToken",
-        "InvalidParameterValue", "SerializationException"}) {
+        "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignatureException",
+        "MissingAuthenticationToken", "ResourceNotFoundException", "ConditionalCheckFailedException",
+        "QueueDoesNotExist", "InvalidIdentityToken", "InvalidParameterValue", "SerializationException"}) {
     EXPECT_FALSE(is_retryable(400, code)) << code;
   }
   EXPECT_FALSE(is_retryable(403, "UnknownError"));
@@ -43,7 +43,8 @@ TEST(AwsErrorClassification, ClientMistakesAndAuthFailuresAreNot) {
 
 TEST(AwsErrorReply, DynamoDbStyleTypeWithNamespace) {
   auto e = aws_error_from_reply(
-      400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"})");
+      400,
+      R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"})");
   EXPECT_EQ(e.http_status(), 400);
   EXPECT_EQ(e.code(), "ConditionalCheckFailedException");
   EXPECT_EQ(e.message(), "The conditional request failed");
@@ -53,19 +54,23 @@ TEST(AwsErrorReply, DynamoDbStyleTypeWithNamespace) {
 }
 
 TEST(AwsErrorReply, SqsStyleAndCapitalisedMessage) {
-  auto e = aws_error_from_reply(400, R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","Message":"The specified queue does not exist."})");
+  auto e = aws_error_from_reply(
+      400, R"({"__type":"com.amazonaws.sqs#QueueDoesNotExist","Message":"The specified queue does not exist."})");
   EXPECT_EQ(e.code(), "QueueDoesNotExist");
   EXPECT_EQ(e.message(), "The specified queue does not exist.");
   EXPECT_FALSE(e.condition_failed());
 }
 
 TEST(AwsErrorReply, ThrottlingIsRetryable) {
-  auto e = aws_error_from_reply(400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"})");
+  auto e = aws_error_from_reply(
+      400,
+      R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"})");
   EXPECT_TRUE(e.retryable());
 }
 
 TEST(AwsErrorReply, CodeFromTheHeaderWhenTheBodyHasNone) {
-  auto e = aws_error_from_reply(400, "{}", "ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/");
+  auto e = aws_error_from_reply(400, "{}",
+                                "ValidationException:http://internal.amazon.com/coral/com.amazon.coral.validate/");
   EXPECT_EQ(e.code(), "ValidationException");
   auto empty = aws_error_from_reply(503, "");
   EXPECT_EQ(empty.code(), "UnknownError");

@@ -1,13 +1,14 @@
 // The generic signed AWS JSON call (AwsJsonClient) against a fake endpoint in-process: what every
 // request carries, which failures are retried and how often, deadlines, cancellation, parallel calls.
 // (Whether the signature itself is right is checked with AWS's own signer in sigv4_test.cpp.)
+#include "toggle/cloud/aws_json.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "fake_aws.hpp"
-#include "toggle/cloud/aws_json.hpp"
 
 namespace {
 
@@ -58,7 +59,8 @@ TEST(AwsJsonCall, RetryableFailuresAreRetried) {
     if (i == 0) return fakeaws::Answer{503, R"({"__type":"ServiceUnavailable","message":"busy"})"};
     if (i == 1)
       return fakeaws::Answer{
-          400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow"})"};
+          400,
+          R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow"})"};
     return fakeaws::Answer{200, R"({"ok":true})"};
   };
   EXPECT_EQ(client_for(aws.url()).call("PutItem", "{}", deadline_after(10s)), R"({"ok":true})");

@@ -73,7 +73,9 @@ TEST(DynamoDbBatchWrite, ThrottledCallsAreRetriedToo) {
   fakeaws::FakeAws aws;
   aws.service = [](const fakeaws::Seen&, int i) {
     if (i < 4)  // the first call and its retries: throttled
-      return fakeaws::Answer{400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"})"};
+      return fakeaws::Answer{
+          400,
+          R"({"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"})"};
     return fakeaws::Answer{200, R"({"UnprocessedItems":{}})"};
   };
   client_for(aws).batch_write_item("events", puts(10), deadline_after(20s));
@@ -99,7 +101,8 @@ TEST(DynamoDbBatchWrite, WhatIsLeftAtTheDeadlineIsARetryableError) {
 TEST(DynamoDbBatchWrite, ANonRetryableErrorStopsAtOnce) {
   fakeaws::FakeAws aws;
   aws.service = [](const fakeaws::Seen&, int) {
-    return fakeaws::Answer{400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"})"};
+    return fakeaws::Answer{
+        400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"no table"})"};
   };
   try {
     client_for(aws).batch_write_item("events", puts(5), deadline_after(10s));

@@ -1,13 +1,14 @@
 // The DynamoDB client against dynalite: conditional writes ("condition failed" is an answer),
 // counters with ADD, batched writes and reads over DynamoDB's per-call limits, queries on a global
 // secondary index newest first with pagination, COUNT, idempotent table creation, errors.
+#include "toggle/cloud/dynamodb.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
 #include "aws_emulators.hpp"
-#include "toggle/cloud/dynamodb.hpp"
 
 namespace {
 
@@ -61,8 +62,8 @@ class DynamoDbTest : public testing::Test {
 
 TEST_F(DynamoDbTest, TheSecondConditionalPutIsConditionFailed) {
   std::string table = new_events_table();
-  toggle::cloud::PutItemRequest put{table, event("e1", "f", "2026-01-01T00:00:00.000Z"),
-                                    "attribute_not_exists(event_id)", {}, {}};
+  toggle::cloud::PutItemRequest put{
+      table, event("e1", "f", "2026-01-01T00:00:00.000Z"), "attribute_not_exists(event_id)", {}, {}};
   EXPECT_TRUE(db.put_item(put, deadline_after(10s)));
   put.item["user_id"] = S("someone-else");
   EXPECT_FALSE(db.put_item(put, deadline_after(10s)));
@@ -79,8 +80,8 @@ TEST_F(DynamoDbTest, ManyConditionalPutsInParallelReportEachOutcome) {
     db.put_item({table, event("e" + std::to_string(i), "f", "t"), "", {}, {}}, deadline_after(10s));
   std::vector<toggle::cloud::PutItemRequest> puts;
   for (int i = 0; i < 40; ++i)
-    puts.push_back({table, event("e" + std::to_string(i), "f", "t"), "attribute_not_exists(#id)",
-                    {{"#id", "event_id"}}, {}});
+    puts.push_back(
+        {table, event("e" + std::to_string(i), "f", "t"), "attribute_not_exists(#id)", {{"#id", "event_id"}}, {}});
   puts.push_back({table, {{"flag_name", S("no key")}}, "", {}, {}});  // invalid: no event_id
   auto outcomes = db.put_items(puts, deadline_after(30s));
   ASSERT_EQ(outcomes.size(), 41u);
@@ -98,13 +99,9 @@ TEST_F(DynamoDbTest, CountersAddWithACondition) {
   std::string table = testsupport::unique_name("counters");
   ASSERT_TRUE(db.create_table({table, {{"flag_name", "S"}}, "flag_name", "", {}}, deadline_after(10s)));
   db.wait_until_active(table, deadline_after(30s));
-  toggle::cloud::UpdateItemRequest add{table,
-                                       {{"flag_name", S("checkout")}},
-                                       "ADD true_count :n, total_count :n",
-                                       "",
-                                       {},
-                                       {{":n", N(3)}},
-                                       "UPDATED_NEW"};
+  toggle::cloud::UpdateItemRequest add{
+      table,        {{"flag_name", S("checkout")}}, "ADD true_count :n, total_count :n", "", {}, {{":n", N(3)}},
+      "UPDATED_NEW"};
   auto first = db.update_item(add, deadline_after(10s));
   ASSERT_TRUE(first);
   EXPECT_EQ(first->at("true_count").as_int64(), 3);
@@ -153,9 +150,11 @@ TEST_F(DynamoDbTest, QueryTheIndexNewestFirstPageByPage) {
   std::string table = new_events_table();
   std::vector<WriteRequest> writes;
   for (int i = 0; i < 23; ++i)
-    writes.push_back(WriteRequest::put(event("a" + two_digits(i), "flag-a", "2026-01-01T00:00:" + two_digits(i) + ".000Z")));
+    writes.push_back(
+        WriteRequest::put(event("a" + two_digits(i), "flag-a", "2026-01-01T00:00:" + two_digits(i) + ".000Z")));
   for (int i = 0; i < 5; ++i)
-    writes.push_back(WriteRequest::put(event("b" + two_digits(i), "flag-b", "2026-01-01T00:00:" + two_digits(i) + ".000Z")));
+    writes.push_back(
+        WriteRequest::put(event("b" + two_digits(i), "flag-b", "2026-01-01T00:00:" + two_digits(i) + ".000Z")));
   db.batch_write_item(table, writes, deadline_after(30s));
 
   toggle::cloud::QueryRequest query;
@@ -200,7 +199,8 @@ TEST_F(DynamoDbTest, SelectCountCountsEveryPage) {
   std::string table = new_events_table();
   std::vector<WriteRequest> writes;
   for (int i = 0; i < 40; ++i)
-    writes.push_back(WriteRequest::put(event("c" + two_digits(i), i < 33 ? "counted" : "other", "t" + two_digits(i), i % 2 == 0)));
+    writes.push_back(
+        WriteRequest::put(event("c" + two_digits(i), i < 33 ? "counted" : "other", "t" + two_digits(i), i % 2 == 0)));
   db.batch_write_item(table, writes, deadline_after(30s));
 
   toggle::cloud::QueryRequest query;

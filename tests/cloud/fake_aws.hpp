@@ -23,7 +23,7 @@
 namespace fakeaws {
 
 struct Seen {
-  std::string target;         // X-Amz-Target
+  std::string target;  // X-Amz-Target
   std::string content_type;
   std::string authorization;
   std::string amz_date;

@@ -3,10 +3,9 @@
 // DynamoDB requests, with long-term keys and with temporary ones (a session token), go through it
 // and reach the emulators only when their signature is exactly what AWS computes.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <nlohmann/json.hpp>
-
-#include <stdlib.h>
 
 #include "aws_emulators.hpp"
 #include "toggle/cloud/aws_config.hpp"
@@ -34,15 +33,16 @@ CheckerStats checker_stats() {
   return {j["verified"].get<int>(), j["verified_with_token"].get<int>(), j["rejected"].get<int>()};
 }
 
-std::shared_ptr<toggle::cloud::CredentialsProvider> credentials(const std::string& session_token,
-                                                                const std::string& secret = testsupport::kTestSecretKey) {
+std::shared_ptr<toggle::cloud::CredentialsProvider> credentials(
+    const std::string& session_token, const std::string& secret = testsupport::kTestSecretKey) {
   return toggle::cloud::static_credentials({testsupport::kTestAccessKeyId, secret, session_token, {}});
 }
 
 // The SQS calls the pipeline makes, all through the checker.
 void sqs_round_trip(const std::shared_ptr<toggle::cloud::CredentialsProvider>& creds) {
   toggle::cloud::SqsClient sqs({"sqs", "AmazonSQS", testsupport::aws_emulators().sigv4, "eu-west-1"}, creds);
-  std::string url = sqs.create_queue(testsupport::unique_name("signed"), {{"VisibilityTimeout", "30"}}, deadline_after(10s));
+  std::string url =
+      sqs.create_queue(testsupport::unique_name("signed"), {{"VisibilityTimeout", "30"}}, deadline_after(10s));
   auto sent = sqs.send_message_batch(url, {{"a", R"({"event_id":"1","flag_name":"f/ü"})", {}}, {"b", "x y+z", {}}},
                                      deadline_after(10s));
   EXPECT_EQ(sent.sent.size(), 2u);
@@ -53,8 +53,8 @@ void sqs_round_trip(const std::shared_ptr<toggle::cloud::CredentialsProvider>& c
       got.push_back(std::move(m));
   ASSERT_EQ(got.size(), 2u);
   sqs.change_message_visibility(url, got[0].receipt_handle, 60, deadline_after(10s));
-  auto deleted = sqs.delete_message_batch(url, {{"0", got[0].receipt_handle}, {"1", got[1].receipt_handle}},
-                                          deadline_after(10s));
+  auto deleted =
+      sqs.delete_message_batch(url, {{"0", got[0].receipt_handle}, {"1", got[1].receipt_handle}}, deadline_after(10s));
   EXPECT_EQ(deleted.succeeded.size(), 2u);
   EXPECT_EQ(sqs.get_queue_attributes(url, {"ApproximateNumberOfMessages"}, deadline_after(10s))
                 .at("ApproximateNumberOfMessages"),
@@ -90,9 +90,9 @@ void dynamodb_round_trip(const std::shared_ptr<toggle::cloud::CredentialsProvide
   }
   db.batch_write_item(table, large, deadline_after(30s));
   EXPECT_EQ(db.query_count(query, deadline_after(10s)), 54);
-  auto updated = db.update_item({table, item("1"), "ADD n :one", "", {}, {{":one", AttributeValue::number(std::int64_t{1})}},
-                                 "ALL_NEW"},
-                                deadline_after(10s));
+  auto updated = db.update_item(
+      {table, item("1"), "ADD n :one", "", {}, {{":one", AttributeValue::number(std::int64_t{1})}}, "ALL_NEW"},
+      deadline_after(10s));
   ASSERT_TRUE(updated);
   EXPECT_EQ(updated->at("n").as_int64(), 1);
 }
@@ -135,7 +135,8 @@ TEST(SigV4, ClientsConfiguredFromTheEnvironment) {
   ::setenv("AWS_SESSION_TOKEN", "env-session-token", 1);
   toggle::Env env;
   auto config = toggle::cloud::aws_config_from_env(env);
-  for (const char* name : {"AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+  for (const char* name :
+       {"AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
     ::unsetenv(name);
   ASSERT_TRUE(env.problems().empty()) << env.problems().front();
 

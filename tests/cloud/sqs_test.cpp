@@ -1,6 +1,8 @@
 // The SQS client against local-aws-sqs (SQS's JSON protocol): batched sends split by SQS's limits,
 // receive / delete, redelivery after the visibility timeout with a growing receive count, lease
 // changes, the dead-letter queue after maxReceiveCount, idempotent queue creation, errors.
+#include "toggle/cloud/sqs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 #include <thread>
 
 #include "aws_emulators.hpp"
-#include "toggle/cloud/sqs.hpp"
 
 namespace {
 
@@ -116,8 +117,9 @@ TEST_F(SqsTest, BadEntriesFailAloneAndSayWhy) {
     codes[f.id] = f.code;
     EXPECT_FALSE(f.retryable) << f.id;
   }
-  EXPECT_EQ(codes, (std::map<std::string, std::string>{
-                       {"big", "MessageTooLong"}, {"ctl", "InvalidMessageContents"}, {"utf", "InvalidMessageContents"}}));
+  EXPECT_EQ(codes,
+            (std::map<std::string, std::string>{
+                {"big", "MessageTooLong"}, {"ctl", "InvalidMessageContents"}, {"utf", "InvalidMessageContents"}}));
 }
 
 TEST_F(SqsTest, AFailedCallFailsEachOfItsEntries) {
@@ -186,8 +188,8 @@ TEST_F(SqsTest, AfterMaxReceiveCountAMessageMovesToTheDeadLetterQueue) {
   // timeout 0) several times into one reply.
   int poison_receives = 0;
   for (int poll = 0; poll < 20; ++poll) {
-    auto batch = sqs.receive_messages(url, {.max_messages = 1, .wait_seconds = 0, .visibility_timeout = 0},
-                                      deadline_after(10s));
+    auto batch =
+        sqs.receive_messages(url, {.max_messages = 1, .wait_seconds = 0, .visibility_timeout = 0}, deadline_after(10s));
     if (batch.empty()) std::this_thread::sleep_for(50ms);
     for (const auto& m : batch) {
       if (m.body == "poison") {
@@ -195,7 +197,8 @@ TEST_F(SqsTest, AfterMaxReceiveCountAMessageMovesToTheDeadLetterQueue) {
         EXPECT_LE(m.receive_count, 2);
       } else {
         auto deleted = sqs.delete_message_batch(url, {{"g", m.receipt_handle}}, deadline_after(10s));
-        EXPECT_EQ(deleted.succeeded.size(), 1u) << (deleted.failed.empty() ? "" : deleted.failed[0].code + ": " + deleted.failed[0].message);
+        EXPECT_EQ(deleted.succeeded.size(), 1u)
+            << (deleted.failed.empty() ? "" : deleted.failed[0].code + ": " + deleted.failed[0].message);
       }
     }
   }

@@ -43,10 +43,18 @@ fakeaws::Answer sts_credentials(int n, std::chrono::seconds valid_for) {
       "<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/analytics/s</Arn>"
       "<AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>"
       "<Credentials>"
-      "<SessionToken>token-" + std::to_string(n) + "/with&amp;escapes+=</SessionToken>"
-      "<SecretAccessKey>secret-" + std::to_string(n) + "</SecretAccessKey>"
-      "<Expiration>" + iso8601_in(valid_for) + "</Expiration>"
-      "<AccessKeyId>ASIAFAKE" + std::to_string(n) + "</AccessKeyId>"
+      "<SessionToken>token-" +
+      std::to_string(n) +
+      "/with&amp;escapes+=</SessionToken>"
+      "<SecretAccessKey>secret-" +
+      std::to_string(n) +
+      "</SecretAccessKey>"
+      "<Expiration>" +
+      iso8601_in(valid_for) +
+      "</Expiration>"
+      "<AccessKeyId>ASIAFAKE" +
+      std::to_string(n) +
+      "</AccessKeyId>"
       "</Credentials>"
       "<Provider>arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X</Provider>"
       "</AssumeRoleWithWebIdentityResult>"
@@ -65,10 +73,10 @@ fakeaws::Answer sts_error(int status, const std::string& code, const std::string
 class WebIdentityTest : public testing::Test {
  protected:
   void SetUp() override {
-    token_file_ = (std::filesystem::temp_directory_path() /
-                   ("web-identity-test-" + std::to_string(::getpid()) + "-" +
-                    testing::UnitTest::GetInstance()->current_test_info()->name()))
-                      .string();
+    token_file_ =
+        (std::filesystem::temp_directory_path() / ("web-identity-test-" + std::to_string(::getpid()) + "-" +
+                                                   testing::UnitTest::GetInstance()->current_test_info()->name()))
+            .string();
     write_token("eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.first-token.sig\n");
   }
   void TearDown() override { std::remove(token_file_.c_str()); }
@@ -145,7 +153,9 @@ TEST_F(WebIdentityTest, AFailedRenewalKeepsCredentialsThatAreStillValid) {
 }
 
 TEST_F(WebIdentityTest, StsRefusalIsAClearNonRetryableError) {
-  aws_.sts = [](const fakeaws::Seen&, int) { return sts_error(400, "InvalidIdentityToken", "Incorrect token audience"); };
+  aws_.sts = [](const fakeaws::Seen&, int) {
+    return sts_error(400, "InvalidIdentityToken", "Incorrect token audience");
+  };
   try {
     provider()->get(deadline_after(5s));
     FAIL() << "no error";
@@ -179,7 +189,9 @@ TEST_F(WebIdentityTest, ExpiredTokenFromTheServiceRenewsAndRetries) {
   aws_.sts = [](const fakeaws::Seen&, int i) { return sts_credentials(i + 1, 1h); };
   aws_.service = [](const fakeaws::Seen&, int i) {
     if (i == 0)
-      return fakeaws::Answer{400, R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"})"};
+      return fakeaws::Answer{
+          400,
+          R"({"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"})"};
     return fakeaws::Answer{200, "{}"};
   };
   toggle::cloud::AwsJsonClient client({"dynamodb", "DynamoDB_20120810", aws_.url(), "eu-west-1"}, provider());
@@ -199,8 +211,7 @@ TEST_F(WebIdentityTest, ConcurrentCallersShareOneStsCall) {
   auto p = provider();
   std::vector<std::thread> threads;
   std::vector<std::string> keys(8);
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] { keys[t] = p->get(deadline_after(10s)).access_key_id; });
+  for (int t = 0; t < 8; ++t) threads.emplace_back([&, t] { keys[t] = p->get(deadline_after(10s)).access_key_id; });
   for (auto& t : threads) t.join();
   for (const auto& k : keys) EXPECT_EQ(k, "ASIAFAKE1");
   EXPECT_EQ(aws_.sts_requests().size(), 1u);

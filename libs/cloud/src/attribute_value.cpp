@@ -123,8 +123,8 @@ AttributeValue AttributeValue::list(List l) {
   return v;
 }
 
-#define TOGGLE_EXPECT(type)                                                                                 \
-  if (type_ != (type))                                                                                      \
+#define TOGGLE_EXPECT(type) \
+  if (type_ != (type))      \
     throw std::invalid_argument(std::string("the attribute is ") + type_name(type_) + ", not " + type_name(type));
 
 const std::string& AttributeValue::as_string() const {

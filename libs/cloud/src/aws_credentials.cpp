@@ -38,11 +38,16 @@ std::string xml_unescape(std::string_view s) {
       continue;
     }
     std::string_view entity = s.substr(i + 1, semi - i - 1);
-    if (entity == "amp") out.push_back('&');
-    else if (entity == "lt") out.push_back('<');
-    else if (entity == "gt") out.push_back('>');
-    else if (entity == "quot") out.push_back('"');
-    else if (entity == "apos") out.push_back('\'');
+    if (entity == "amp")
+      out.push_back('&');
+    else if (entity == "lt")
+      out.push_back('<');
+    else if (entity == "gt")
+      out.push_back('>');
+    else if (entity == "quot")
+      out.push_back('"');
+    else if (entity == "apos")
+      out.push_back('\'');
     else if (entity.size() > 1 && entity[0] == '#') {
       long code = entity[1] == 'x' ? std::strtol(std::string(entity.substr(2)).c_str(), nullptr, 16)
                                    : std::strtol(std::string(entity.substr(1)).c_str(), nullptr, 10);
@@ -70,8 +75,8 @@ std::optional<std::string> xml_text(std::string_view xml, std::string_view tag) 
 // ISO 8601 as STS writes Expiration: 2026-11-30T22:10:00Z, also with fractional seconds or an offset.
 std::optional<SystemClock::time_point> parse_iso8601(const std::string& text) {
   int year, month, day, hour, minute, second, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
-                  &consumed) != 6)
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) !=
+      6)
     return std::nullopt;
   std::size_t i = static_cast<std::size_t>(consumed);
   if (i < text.size() && text[i] == '.')
@@ -202,9 +207,9 @@ class WebIdentityProvider final : public CredentialsProvider {
     if (out.access_key_id.empty() || out.secret_access_key.empty() || out.session_token.empty() || !out.expiration)
       throw AwsError(ex.status, "InvalidResponse", what + ": the reply has no complete Credentials", false);
     log::info("AWS credentials renewed",
-              {{"role_arn", settings_.role_arn}, {"expires_in_s", std::chrono::duration_cast<std::chrono::seconds>(
-                                                                      *out.expiration - SystemClock::now())
-                                                                      .count()}});
+              {{"role_arn", settings_.role_arn},
+               {"expires_in_s",
+                std::chrono::duration_cast<std::chrono::seconds>(*out.expiration - SystemClock::now()).count()}});
     return out;
   }
 

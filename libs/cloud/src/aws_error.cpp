@@ -31,10 +31,17 @@ constexpr std::array<std::string_view, 17> kThrottlingCodes = {
 
 // Transient failures whatever their status code.
 constexpr std::array<std::string_view, 11> kTransientCodes = {
-    "RequestTimeout",       "RequestTimeoutException", "InternalError",          "InternalFailure",
-    "InternalServerError",  "ServiceUnavailable",      "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
     "IDPCommunicationError",  // STS could not reach the identity provider
-    "TransportError",       "Timeout",                 "KMSInternal",
+    "TransportError",
+    "Timeout",
+    "KMSInternal",
 };
 
 bool contains(const auto& list, std::string_view code) {
@@ -69,9 +76,7 @@ AwsError::AwsError(int http_status, std::string code, std::string message, bool 
 
 bool is_throttling(std::string_view code) { return contains(kThrottlingCodes, code); }
 
-bool is_expired_credentials(std::string_view code) {
-  return code == "ExpiredToken" || code == "ExpiredTokenException";
-}
+bool is_expired_credentials(std::string_view code) { return code == "ExpiredToken" || code == "ExpiredTokenException"; }
 
 bool is_retryable(int http_status, std::string_view code) {
   if (is_throttling(code) || contains(kTransientCodes, code) || is_expired_credentials(code)) return true;

@@ -25,7 +25,8 @@ namespace detail {
 std::chrono::milliseconds backoff(std::chrono::milliseconds base, std::chrono::milliseconds max, int attempt) {
   thread_local std::minstd_rand random(std::random_device{}());
   std::int64_t ceiling = std::min<std::int64_t>(base.count() << std::min(attempt, 16), max.count());
-  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(0, ceiling))(random));
+  return std::chrono::milliseconds(
+      std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(0, ceiling))(random));
 }
 
 bool pause(std::chrono::milliseconds wait, Deadline deadline, const std::atomic<bool>* cancel) {
@@ -96,7 +97,8 @@ std::vector<AwsOutcome> AwsJsonClient::run(std::string_view operation, std::vect
       ex.url = url;
       ex.headers = {"Content-Type: application/x-amz-json-1.0", target};
       // Temporary credentials: the token goes in a header that libcurl then signs with the rest.
-      if (!credentials.session_token.empty()) ex.headers.push_back("X-Amz-Security-Token: " + credentials.session_token);
+      if (!credentials.session_token.empty())
+        ex.headers.push_back("X-Amz-Security-Token: " + credentials.session_token);
       // The last attempt may take the body; earlier ones copy it (it may be sent again).
       ex.body = attempt + 1 >= options_.max_attempts ? std::move(bodies[pending[k]]) : bodies[pending[k]];
       ex.sign = &sign;
@@ -114,15 +116,17 @@ std::vector<AwsOutcome> AwsJsonClient::run(std::string_view operation, std::vect
         outcome.error.reset();
         continue;
       }
-      AwsError error = ex.transport_failed ? transport_error(ex, service_.endpoint)
-                                           : aws_error_from_reply(ex.status, ex.response_body, ex.header("x-amzn-errortype"));
+      AwsError error = ex.transport_failed
+                           ? transport_error(ex, service_.endpoint)
+                           : aws_error_from_reply(ex.status, ex.response_body, ex.header("x-amzn-errortype"));
       expired = expired || is_expired_credentials(error.code());
       bool retry = error.retryable() && attempt + 1 < options_.max_attempts;
       outcome.error = std::move(error);
       if (retry) again.push_back(pending[k]);
     }
     if (expired) credentials_->invalidate();
-    if (again.empty() || !detail::pause(detail::backoff(options_.base_backoff, options_.max_backoff, attempt), deadline, cancel))
+    if (again.empty() ||
+        !detail::pause(detail::backoff(options_.base_backoff, options_.max_backoff, attempt), deadline, cancel))
       break;
     pending = std::move(again);
   }

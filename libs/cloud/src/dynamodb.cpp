@@ -50,8 +50,8 @@ Item attributes_of(const std::string& body, std::string_view operation) {
 WriteOutcome outcome_of(const AwsOutcome& outcome, std::string_view operation) {
   WriteOutcome out;
   if (outcome.error) {
-    out.status = outcome.error->condition_failed() ? WriteOutcome::Status::condition_failed
-                                                   : WriteOutcome::Status::failed;
+    out.status =
+        outcome.error->condition_failed() ? WriteOutcome::Status::condition_failed : WriteOutcome::Status::failed;
     if (out.status == WriteOutcome::Status::failed) out.error = outcome.error;
     return out;
   }
@@ -188,7 +188,9 @@ void DynamoDbClient::batch_write_item(const std::string& table, const std::vecto
   }
   run_batches(
       client_, "BatchWriteItem", std::move(elements), kDynamoMaxBatchWrite, deadline,
-      [&](json list) { return json{{"RequestItems", {{table, std::move(list)}}}}; },
+      [&](json list) {
+        return json{{"RequestItems", {{table, std::move(list)}}}};
+      },
       [&](json& reply) {
         std::vector<json> left;
         auto items = reply.find("UnprocessedItems");
@@ -306,8 +308,8 @@ bool DynamoDbClient::create_table(const TableSpec& spec, Deadline deadline) cons
 }
 
 TableDescription DynamoDbClient::describe_table(const std::string& table, Deadline deadline) const {
-  json reply = detail::parse_reply(
-      client_.call("DescribeTable", detail::to_text(json{{"TableName", table}}), deadline), "DescribeTable");
+  json reply = detail::parse_reply(client_.call("DescribeTable", detail::to_text(json{{"TableName", table}}), deadline),
+                                   "DescribeTable");
   const json& t = reply.contains("Table") ? reply["Table"] : json::object();
   TableDescription d;
   d.name = detail::string_at(t, "TableName");
@@ -326,8 +328,8 @@ TableDescription DynamoDbClient::wait_until_active(const std::string& table, Dea
     if (d.active()) return d;
     auto wait = std::chrono::milliseconds(std::min(100 << std::min(round, 5), 2000));
     if (!detail::pause(wait, deadline))
-      throw AwsError(0, "Timeout", "table " + table + " is " + d.status + ", not ACTIVE with all its indexes, at the deadline",
-                     true);
+      throw AwsError(0, "Timeout",
+                     "table " + table + " is " + d.status + ", not ACTIVE with all its indexes, at the deadline", true);
   }
 }
 

@@ -62,7 +62,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* exchang
     for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     static_cast<HttpExchange*>(exchange)->response_headers.emplace_back(std::move(name), std::string(value));
   }
   return size * n;

@@ -16,8 +16,8 @@
 namespace toggle::cloud::detail {
 
 struct SigV4 {
-  std::string region, service;             // the credential scope
-  std::string access_key_id, secret;       // never logged
+  std::string region, service;        // the credential scope
+  std::string access_key_id, secret;  // never logged
 };
 
 struct HttpExchange {

@@ -96,9 +96,7 @@ std::string redrive_policy(const std::string& dead_letter_queue_arn, int max_rec
   return json{{"deadLetterTargetArn", dead_letter_queue_arn}, {"maxReceiveCount", max_receive_count}}.dump();
 }
 
-AwsService sqs_service(const AwsConfig& config) {
-  return {"sqs", "AmazonSQS", config.sqs_endpoint, config.region};
-}
+AwsService sqs_service(const AwsConfig& config) { return {"sqs", "AmazonSQS", config.sqs_endpoint, config.region}; }
 
 SqsClient::SqsClient(const AwsConfig& config, AwsCallOptions options)
     : SqsClient(sqs_service(config), make_credentials_provider(config), options) {}
@@ -239,7 +237,8 @@ std::map<std::string, std::string> SqsClient::get_queue_attributes(const std::st
                                                                    const std::vector<std::string>& names,
                                                                    Deadline deadline) const {
   json request = {{"QueueUrl", queue_url}, {"AttributeNames", names}};
-  json reply = detail::parse_reply(client_.call("GetQueueAttributes", detail::to_text(request), deadline), "GetQueueAttributes");
+  json reply =
+      detail::parse_reply(client_.call("GetQueueAttributes", detail::to_text(request), deadline), "GetQueueAttributes");
   std::map<std::string, std::string> attributes;
   if (auto it = reply.find("Attributes"); it != reply.end() && it->is_object())
     for (const auto& [name, value] : it->items())
@@ -248,8 +247,8 @@ std::map<std::string, std::string> SqsClient::get_queue_attributes(const std::st
 }
 
 std::string SqsClient::get_queue_url(const std::string& queue_name, Deadline deadline) const {
-  json reply = detail::parse_reply(client_.call("GetQueueUrl", detail::to_text(json{{"QueueName", queue_name}}), deadline),
-                                   "GetQueueUrl");
+  json reply = detail::parse_reply(
+      client_.call("GetQueueUrl", detail::to_text(json{{"QueueName", queue_name}}), deadline), "GetQueueUrl");
   std::string url = detail::string_at(reply, "QueueUrl");
   if (url.empty()) throw AwsError(200, "InvalidResponse", "GetQueueUrl: the reply has no QueueUrl", false);
   return url;

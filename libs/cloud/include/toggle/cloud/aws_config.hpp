@@ -23,9 +23,9 @@ namespace toggle::cloud {
 
 struct AwsConfig {
   std::string region;
-  std::string sqs_endpoint;       // base URL without a trailing slash
-  std::string dynamodb_endpoint;  //
-  std::string sts_endpoint;       //
+  std::string sqs_endpoint;                          // base URL without a trailing slash
+  std::string dynamodb_endpoint;                     //
+  std::string sts_endpoint;                          //
   std::optional<AwsCredentials> static_credentials;  // from AWS_ACCESS_KEY_ID ...
   std::optional<WebIdentitySettings> web_identity;   // else from AWS_WEB_IDENTITY_TOKEN_FILE ...
 

@@ -129,8 +129,8 @@ struct QueryRequest {
   std::string projection_expression;
   std::map<std::string, std::string> names;
   Item values;
-  bool scan_index_forward = true;  // false: descending by sort key (e.g. newest first)
-  std::optional<int> limit;        // items evaluated per page (before the filter)
+  bool scan_index_forward = true;           // false: descending by sort key (e.g. newest first)
+  std::optional<int> limit;                 // items evaluated per page (before the filter)
   std::optional<Item> exclusive_start_key;  // the previous page's last_evaluated_key
   bool count_only = false;                  // Select COUNT: no items, only counts
   bool consistent_read = false;             // not on a global secondary index
@@ -138,16 +138,16 @@ struct QueryRequest {
 
 struct QueryResult {
   std::vector<Item> items;
-  std::int64_t count = 0;          // items returned (after the filter)
-  std::int64_t scanned_count = 0;  // items evaluated
+  std::int64_t count = 0;                  // items returned (after the filter)
+  std::int64_t scanned_count = 0;          // items evaluated
   std::optional<Item> last_evaluated_key;  // set when there may be more: pass it on as exclusive_start_key
 };
 
 struct GlobalSecondaryIndex {
   std::string name;
   std::string hash_key;
-  std::string range_key;  // empty: none
-  std::string projection = "ALL";  // ALL, KEYS_ONLY or INCLUDE
+  std::string range_key;                        // empty: none
+  std::string projection = "ALL";               // ALL, KEYS_ONLY or INCLUDE
   std::vector<std::string> non_key_attributes;  // for INCLUDE
 };
 
@@ -162,10 +162,10 @@ struct TableSpec {
 
 struct TableDescription {
   std::string name;
-  std::string status;  // CREATING, ACTIVE, UPDATING, DELETING, ...
-  std::int64_t item_count = 0;  // approximate (DynamoDB updates it about every six hours)
+  std::string status;                               // CREATING, ACTIVE, UPDATING, DELETING, ...
+  std::int64_t item_count = 0;                      // approximate (DynamoDB updates it about every six hours)
   std::map<std::string, std::string> index_status;  // global secondary index -> its status
-  bool active() const;  // the table and all its indexes
+  bool active() const;                              // the table and all its indexes
 };
 
 // The DynamoDB endpoint and region of a configuration.

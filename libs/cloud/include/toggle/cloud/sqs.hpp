@@ -26,8 +26,8 @@ inline constexpr std::size_t kSqsMaxBatchEntries = 10;
 inline constexpr std::size_t kSqsMaxBatchBytes = 256 * 1024;
 
 struct SqsSendEntry {
-  std::string id;    // unique within one send_message_batch() call: [A-Za-z0-9_-]{1,80}
-  std::string body;  // UTF-8 text, at most kSqsMaxBatchBytes
+  std::string id;                    // unique within one send_message_batch() call: [A-Za-z0-9_-]{1,80}
+  std::string body;                  // UTF-8 text, at most kSqsMaxBatchBytes
   std::optional<int> delay_seconds;  // 0..900
 };
 
@@ -45,10 +45,10 @@ struct SqsSendResult {
 };
 
 struct SqsReceiveOptions {
-  int max_messages = 10;                    // 1..10
-  int wait_seconds = 20;                    // long poll, 0..20; shortened to fit the deadline
-  std::optional<int> visibility_timeout;    // seconds, 0..43200; none: the queue's
-  std::vector<std::string> attribute_names; // system attributes beyond ApproximateReceiveCount
+  int max_messages = 10;                      // 1..10
+  int wait_seconds = 20;                      // long poll, 0..20; shortened to fit the deadline
+  std::optional<int> visibility_timeout;      // seconds, 0..43200; none: the queue's
+  std::vector<std::string> attribute_names;   // system attributes beyond ApproximateReceiveCount
   const std::atomic<bool>* cancel = nullptr;  // set to true to abandon the poll (e.g. SIGTERM)
 };
 
@@ -56,7 +56,7 @@ struct SqsMessage {
   std::string message_id;
   std::string receipt_handle;  // needed to delete the message or change its visibility
   std::string body;
-  int receive_count = 0;       // ApproximateReceiveCount: 1 on first delivery
+  int receive_count = 0;                          // ApproximateReceiveCount: 1 on first delivery
   std::map<std::string, std::string> attributes;  // all system attributes returned
 };
 
