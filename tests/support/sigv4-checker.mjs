@@ -15,7 +15,9 @@
 //   const server = createSigV4Checker({ secrets: { AKID: 'secret' }, upstreams: { sqs: 'http://127.0.0.1:9325' } });
 //   server.listen(0, '127.0.0.1');
 //
-// GET /sigv4-checker/stats answers {"verified":N,"verified_with_token":N,"rejected":N} (unsigned).
+// GET /sigv4-checker/stats answers {"verified":N,"verified_with_token":N,"rejected":N,"tokens":{...}}
+// (unsigned): `tokens` counts the verified requests per session token, so that a test running
+// alongside others can tell its own requests by a token of its own.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -119,7 +121,7 @@ function forward(req, body, upstream, res) {
 // (a verified request for another service is answered 200 {}); options.log: called with one
 // object per request.
 export function createSigV4Checker({ secrets, upstreams = {}, log = () => {} }) {
-  const stats = { verified: 0, verified_with_token: 0, rejected: 0 };
+  const stats = { verified: 0, verified_with_token: 0, rejected: 0, tokens: {} };
   return http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -145,7 +147,11 @@ export function createSigV4Checker({ secrets, upstreams = {}, log = () => {} }) 
         return;
       }
       stats.verified++;
-      if (req.headers['x-amz-security-token']) stats.verified_with_token++;
+      const token = req.headers['x-amz-security-token'];
+      if (token) {
+        stats.verified_with_token++;
+        stats.tokens[token] = (stats.tokens[token] ?? 0) + 1;
+      }
       const upstream = upstreams[service];
       if (upstream) {
         forward(req, body, upstream, res);
