@@ -25,7 +25,7 @@ packages=(
   libqpid-proton-cpp12-dev                       # AMQP 1.0 client: Azure Service Bus
   libre2-dev                                     # linear-time regular expressions in targeting rules
   libspdlog-dev                                  # structured logs
-  curl ca-certificates procps                    # scripts: health checks, the seed's curl flow
+  curl ca-certificates procps iproute2           # scripts: health checks, the seed's curl flow, who holds a port
 )
 npm_needed=false
 for option in "$@"; do

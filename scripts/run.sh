@@ -13,22 +13,30 @@ services=(auth-service:8001 flag-service:8002 targeting-service:8003 evaluation-
 mkdir -p "$DATA_DIR/logs"
 
 declare -A pids
-stop_all() {
+stop_all() {  # exit status: $1 (0 after Ctrl-C or SIGTERM)
   trap - INT TERM
   echo; echo "stopping..."
   for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null; done
   for name in "${!pids[@]}"; do wait "${pids[$name]}" 2>/dev/null; done
   echo "stopped"
-  exit 0
+  exit "${1:-0}"
 }
 trap stop_all INT TERM
 
+# Refuse to start (exit 1) when a port is taken, saying which and, when ss can tell, by what.
+taken=0
 for entry in "${services[@]}"; do
   name=${entry%%:*} port=${entry##*:}
-  if curl -s -o /dev/null --max-time 1 "http://localhost:$port/health"; then
-    echo "port $port is already in use (is the platform already running?)" >&2
-    stop_all
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    owner=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n1 | sed 's/users:((//; s/))//')
+    echo "port $port (for $name) is already in use${owner:+ by $owner} -- is ToggleMaster already running?" >&2
+    taken=1
   fi
+done
+[[ $taken -eq 0 ]] || exit 1
+
+for entry in "${services[@]}"; do
+  name=${entry%%:*} port=${entry##*:}
   PORT=$port "$BUILD_DIR/bin/$name" >>"$DATA_DIR/logs/$name.log" 2>&1 &
   pids[$name]=$!
 done
@@ -40,7 +48,7 @@ for entry in "${services[@]}"; do
     if ! kill -0 "${pids[$name]}" 2>/dev/null; then
       echo "$name failed to start; the end of $DATA_DIR/logs/$name.log:" >&2
       tail -n 20 "$DATA_DIR/logs/$name.log" >&2
-      stop_all
+      stop_all 1
     fi
     sleep 0.1
   done

@@ -31,5 +31,17 @@ wait $runner; status=$?
 [[ $status -eq 0 ]] || { echo "FAIL: run.sh exit status $status"; fail=1; }
 if pgrep -f "$build_dir/bin/.*-service" >/dev/null; then echo "FAIL: services left running"; fail=1; fi
 grep -q '"msg":"stopped"' "$data/logs/evaluation-service.log" || { echo "FAIL: no graceful stop logged"; fail=1; }
+
+# A port already taken: make run refuses to start, says which port and by what, and exits non-zero.
+python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 8003)); s.listen(); time.sleep(30)' &
+squatter=$!
+for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/8003) 2>/dev/null && break; sleep 0.1; done
+BUILD_DIR=$build_dir DATA_DIR=$data "$repo/scripts/run.sh" >"$data/taken.out" 2>&1
+status=$?
+kill $squatter 2>/dev/null
+[[ $status -ne 0 ]] || { echo "FAIL: run.sh exited 0 with port 8003 taken"; fail=1; }
+grep -q "port 8003" "$data/taken.out" || { echo "FAIL: the taken port is not named:"; cat "$data/taken.out"; fail=1; }
+grep -q "python3" "$data/taken.out" || echo "note: the process holding the port was not named (no ss?)"
+if pgrep -f "$build_dir/bin/.*-service" >/dev/null; then echo "FAIL: services left running"; fail=1; fi
 [[ $fail -eq 0 ]] && echo "make run: OK"
 exit $fail

@@ -136,7 +136,7 @@ std::map<std::string, std::string> Platform::env_for(const std::string& service)
   return env;
 }
 
-void Platform::start(const std::string& service) {
+pid_t Platform::spawn(const std::string& service) {
   std::string binary = std::string(TOGGLE_BIN_DIR) + "/" + (binary_.count(service) ? binary_.at(service) : service);
   std::string log = data_dir_ + "/" + service + ".log";
   std::vector<std::string> env_strings;
@@ -153,7 +153,26 @@ void Platform::start(const std::string& service) {
     ::execve(binary.c_str(), argv, envp.data());
     std::_Exit(127);
   }
-  pids_[service] = pid;
+  return pid;
+}
+
+int Platform::run_to_exit(const std::string& service, std::chrono::milliseconds limit) {
+  pid_t pid = spawn(service);
+  int status = 0;
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+void Platform::start(const std::string& service) {
+  pids_[service] = spawn(service);
   bool up = eventually(
       [&] {
         return client_.send({"GET", url(service) + "/health"}).status == 200 || !running(service);

@@ -31,6 +31,9 @@ class Platform {
   // A setting for one service or replica only (e.g. its DATABASE_URL).
   void set_env(const std::string& service, const std::string& key, const std::string& value);
   void start(const std::string& service);  // and wait until /health answers
+  // Starts `service` and waits for it to exit by itself (a refused configuration): its exit
+  // status, or -1 if it was still running after `limit` (it is then killed).
+  int run_to_exit(const std::string& service, std::chrono::milliseconds limit = std::chrono::seconds(15));
   void start_all();
   void stop_all();
   // SIGTERM and wait for exit; returns the exit status (or -signal).
@@ -50,6 +53,7 @@ class Platform {
 
  private:
   std::map<std::string, std::string> env_for(const std::string& service) const;
+  pid_t spawn(const std::string& service);
   std::string data_dir_;
   std::map<std::string, int> ports_;
   std::map<std::string, std::string> binary_;  // replica name -> service

@@ -124,7 +124,7 @@ TEST_F(PlatformTest, KeysAreCreatedValidatedAndRevoked) {
       eventually([&] { return platform.get("flag-service", "/flags", key).status == 401; }, std::chrono::seconds(5)));
 }
 
-TEST_F(PlatformTest, KillSwitchBitesWithinOneSecond) {
+TEST_F(PlatformTest, KillSwitchReachesEvaluation) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"risky","is_enabled":true})").status, 201);
   ASSERT_TRUE(eventually([&] { return evaluate("risky", "u1"); }));
   for (int round = 0; round < 5; ++round) {
@@ -211,6 +211,23 @@ TEST_F(PlatformTest, EvaluationKeepsAnsweringFromMemoryWhenFlagAndTargetingServi
   platform.start("targeting-service");
   ASSERT_EQ(platform.send("PUT", "flag-service", "/flags/steady", R"({"is_enabled":false})").status, 200);
   EXPECT_TRUE(eventually([&] { return !evaluate("steady", "alice"); }, std::chrono::seconds(5)));
+}
+
+TEST_F(PlatformTest, WithAuthServiceDownTheServiceKeyStillWorksBetweenServicesAndOtherKeysGet503) {
+  std::string key = parse(platform.send("POST", "auth-service", "/admin/keys", R"({"name":"app"})", kMasterKey))["key"];
+  ASSERT_EQ(platform.get("flag-service", "/flags", key).status, 200);
+  platform.stop("auth-service");
+  // Written with the service key while auth-service is down: flag-service accepts it locally.
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"during-outage","is_enabled":true})").status, 201);
+  // A flag evaluation has never seen: looked up with the service key, so it answers.
+  auto r = platform.get("evaluation-service", "/evaluate?user_id=u1&flag_name=during-outage", "");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"result\":true"), std::string::npos) << r.body;
+  // Other keys cannot be checked: 503, never a false 401 (once the cached verdict has expired).
+  EXPECT_TRUE(eventually([&] { return platform.get("flag-service", "/flags", "tm_key_not_cached_anywhere").status == 503; }));
+  auto refused = platform.get("flag-service", "/flags", "Bearer " + key + "x");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("auth_unavailable"), std::string::npos) << refused.body;
 }
 
 TEST_F(PlatformTest, EveryServiceStopsGracefullyOnSigterm) {

@@ -98,8 +98,9 @@ class RawConnection {
     return true;
   }
 
-  // The next response (an interim 1xx counts as one); nullopt if the connection ends first.
-  std::optional<RawResponse> read_response() {
+  // The next response (an interim 1xx counts as one); nullopt if the connection ends first. A
+  // reply to HEAD (`to_head`) has headers only, whatever its Content-Length says.
+  std::optional<RawResponse> read_response(bool to_head = false) {
     std::size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
       if (!fill()) return std::nullopt;
@@ -123,7 +124,7 @@ class RawConnection {
       pos = next + 2;
     }
     buf_.erase(0, end + 4);
-    bool no_body = res.status / 100 == 1 || res.status == 204 || res.status == 304;
+    bool no_body = to_head || res.status / 100 == 1 || res.status == 204 || res.status == 304;
     if (!no_body) {
       if (!res.has_header("content-length")) return std::nullopt;  // the server always sends one
       std::size_t length = std::stoul(res.header("content-length"));
@@ -1032,6 +1033,107 @@ TEST(ServerStart, PortInUseThrows) {
   toggle::Server second(opt, router);
   EXPECT_THROW(second.start(), std::runtime_error);
   first.stop(2s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// HEAD, OPTIONS and CORS
+
+namespace {
+
+TEST_F(ServerTest, HeadAnswersAsGetWithTheHeadersAndNoBody) {
+  router.get("/thing", [](Request&) -> Reply { return json_ok(R"({"a":"some body"})"); }, {.blocking = false});
+  router.any("/validate", [](Request&) -> Reply { return json_ok(R"({"valid":true})"); }, {.blocking = false});
+  start();
+  for (const char* path : {"/thing", "/validate"}) {
+    RawConnection conn(port);
+    ASSERT_TRUE(conn.connected());
+    // HEAD then GET on one connection: had HEAD sent a body, the GET's reply would be garbled.
+    ASSERT_TRUE(conn.send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: t\r\n\r\n" + "GET " + path +
+                          " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto head = conn.read_response(/*to_head=*/true);
+    ASSERT_TRUE(head) << path;
+    EXPECT_EQ(head->status, 200) << path;
+    auto get = conn.read_response();
+    ASSERT_TRUE(get) << path;
+    EXPECT_EQ(get->status, 200) << path;
+    EXPECT_EQ(head->header("content-length"), std::to_string(get->body.size())) << path;
+    EXPECT_EQ(head->header("content-type"), "application/json") << path;
+    EXPECT_EQ(get->body.front(), '{') << path;
+  }
+}
+
+TEST_F(ServerTest, OptionsOnAKnownPathIs204WithAllowAndNoLength) {
+  router.get("/thing", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
+  router.post("/thing", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
+  start();
+  auto raw = raw_exchange(port, "OPTIONS /thing HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 204);
+  EXPECT_EQ(raw->header("allow"), "GET, HEAD, POST, OPTIONS");
+  EXPECT_FALSE(raw->has_header("content-length")) << "a 204 carries no length";
+  EXPECT_FALSE(raw->has_header("access-control-allow-origin")) << "no CORS without an allowed origin";
+  auto unknown = raw_exchange(port, "OPTIONS /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
+class ServerCorsTest : public ServerTest {
+ protected:
+  void start_with(std::vector<std::string> origins) {
+    options.cors_origins = std::move(origins);
+    router.get("/evaluate", [](Request&) -> Reply { return json_ok(R"({"result":true})"); },
+               {.blocking = false, .cors = true});
+    router.get("/flags", [](Request&) -> Reply { return json_ok("[]"); }, {.blocking = false});
+    start();
+  }
+  std::optional<RawResponse> send(const std::string& method, const std::string& path, const std::string& origin) {
+    std::string request = method + " " + path + " HTTP/1.1\r\nHost: t\r\n";
+    if (!origin.empty()) request += "Origin: " + origin + "\r\nAccess-Control-Request-Method: GET\r\n";
+    return raw_exchange(port, request + "\r\n");
+  }
+};
+
+TEST_F(ServerCorsTest, AnAllowedOriginGetsAPreflightAndHeadersOnCorsRoutesOnly) {
+  start_with({"https://app.example.com"});
+  auto preflight = send("OPTIONS", "/evaluate", "https://app.example.com");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_NE(preflight->header("access-control-allow-methods").find("GET"), std::string::npos);
+  EXPECT_NE(preflight->header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  EXPECT_NE(preflight->header("access-control-allow-headers").find("X-API-Key"), std::string::npos);
+  EXPECT_EQ(preflight->header("vary"), "Origin");
+
+  auto actual = send("GET", "/evaluate", "https://app.example.com");
+  ASSERT_TRUE(actual);
+  EXPECT_EQ(actual->status, 200);
+  EXPECT_EQ(actual->header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_NE(actual->header("access-control-expose-headers").find("ETag"), std::string::npos);
+
+  for (const auto& other : {send("OPTIONS", "/evaluate", "https://evil.example.com"),
+                            send("GET", "/evaluate", "https://evil.example.com"), send("GET", "/evaluate", ""),
+                            send("OPTIONS", "/flags", "https://app.example.com"),
+                            send("GET", "/flags", "https://app.example.com")}) {
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(other->has_header("access-control-allow-origin"));
+  }
+}
+
+TEST_F(ServerCorsTest, NoOriginIsAllowedByDefaultAndAStarAllowsEveryOrigin) {
+  start_with({});
+  auto closed = send("OPTIONS", "/evaluate", "https://app.example.com");
+  ASSERT_TRUE(closed);
+  EXPECT_FALSE(closed->has_header("access-control-allow-origin"));
+  server->stop(5s);
+  server.reset();
+  router = toggle::Router();
+  start_with({"*"});
+  auto open = send("GET", "/evaluate", "https://anything.example.org");
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->header("access-control-allow-origin"), "*");
+  EXPECT_FALSE(open->has_header("vary"));
 }
 
 }  // namespace
