@@ -12,6 +12,9 @@ find_library(PROTON_CORE_LIBRARY NAMES qpid-proton-core libqpid-proton-core.so.1
 target_sources(toggle_cloud PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/azure_connection_string.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/azure_signing.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/servicebus_connection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/servicebus_sender.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/servicebus_receiver.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cosmos_table_entity.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cosmos_table_client.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cosmos_table_batch.cpp

@@ -272,8 +272,10 @@ TablePage TableClient::query(const std::string& table, const TableQuery& query) 
   if (!query.filter.empty()) param("$filter", query.filter);
   if (query.top > 0) param("$top", std::to_string(query.top));
   if (!query.select.empty()) {
-    std::string fields;
-    for (const auto& name : query.select) fields += (fields.empty() ? "" : ",") + name;
+    std::string fields = "PartitionKey,RowKey";  // an entity is not one without its keys
+    for (const auto& name : query.select) {
+      if (name != "PartitionKey" && name != "RowKey") fields += "," + name;
+    }
     param("$select", fields);
   }
   if (!query.next_partition_key.empty()) param("NextPartitionKey", query.next_partition_key);

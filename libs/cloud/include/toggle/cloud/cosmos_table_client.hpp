@@ -69,7 +69,7 @@ enum class TableUpdateMode {
 struct TableQuery {
   std::string filter;               // OData $filter, e.g. "PartitionKey eq " + odata_string(flag)
   int top = 0;                      // entities per page, 1..1000; 0: the service's default (1000)
-  std::vector<std::string> select;  // properties to return; empty: all
+  std::vector<std::string> select;  // properties to return (and the keys); empty: all
   // Continuation from the previous page (TablePage::next_*); empty for the first page.
   std::string next_partition_key;
   std::string next_row_key;
