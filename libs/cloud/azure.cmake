@@ -20,5 +20,5 @@ target_sources(toggle_cloud PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/cosmos_table_batch.cpp
 )
 target_include_directories(toggle_cloud PRIVATE ${PROTON_CPP_INCLUDE_DIR})
-target_link_libraries(toggle_cloud PRIVATE
+target_link_libraries(toggle_cloud PRIVATE toggle_core
   ${PROTON_CPP_LIBRARY} ${PROTON_CORE_LIBRARY} CURL::libcurl OpenSSL::Crypto nlohmann_json::nlohmann_json)

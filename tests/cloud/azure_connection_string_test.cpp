@@ -1,7 +1,7 @@
 // Connection strings as the Azure portal, Terraform and the emulators print them.
-#include <gtest/gtest.h>
-
 #include "toggle/cloud/azure_connection_string.hpp"
+
+#include <gtest/gtest.h>
 
 using toggle::cloud::ConnectionStringError;
 using toggle::cloud::parse_servicebus_connection_string;
@@ -75,18 +75,21 @@ TEST(ServiceBusConnectionString, ErrorsNameWhatIsWrong) {
   EXPECT_NE(error_of(servicebus, "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=n")
                 .find("lacks SharedAccessKey"),
             std::string::npos);
-  EXPECT_NE(error_of(servicebus, "Endpoint=https://ns.servicebus.windows.net/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey")
+  EXPECT_NE(error_of(servicebus,
+                     "Endpoint=https://ns.servicebus.windows.net/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey")
                 .find("does not start with sb://"),
             std::string::npos);
-  EXPECT_NE(error_of(servicebus, "Endpoint=sb://ns:99999/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey").find("port"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(servicebus, "Endpoint=sb://ns:99999/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey").find("port"),
+      std::string::npos);
   EXPECT_NE(error_of(servicebus, "Endpoint=sb:///;SharedAccessKeyName=n;SharedAccessKey=S3cretKey").find("host name"),
             std::string::npos);
   EXPECT_NE(error_of(servicebus, "Endpoint=sb://ns/queue;SharedAccessKeyName=n;SharedAccessKey=S3cretKey").find("path"),
             std::string::npos);
-  EXPECT_NE(error_of(servicebus, "Endpoint=sb://ns/;Endpoint=sb://other/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey")
-                .find("Endpoint twice"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(servicebus, "Endpoint=sb://ns/;Endpoint=sb://other/;SharedAccessKeyName=n;SharedAccessKey=S3cretKey")
+          .find("Endpoint twice"),
+      std::string::npos);
   EXPECT_NE(error_of(servicebus, "Endpoint=sb://ns/;UseDevelopmentEmulator=yes").find("UseDevelopmentEmulator"),
             std::string::npos);
   // A key pasted on its own, without "SharedAccessKey=": the message must not repeat it.
@@ -127,13 +130,15 @@ TEST(TableConnectionString, StorageAccountFormatDerivesTheEndpoint) {
 TEST(TableConnectionString, ErrorsNameWhatIsWrong) {
   const std::string key = "AccountKey=S3cretKey000000000000000";  // valid base64
   EXPECT_NE(error_of(table, "DefaultEndpointsProtocol=https;" + key).find("lacks AccountName"), std::string::npos);
-  EXPECT_NE(error_of(table, "AccountName=a;TableEndpoint=https://a.table.cosmos.azure.com:443/").find("lacks AccountKey"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(table, "AccountName=a;TableEndpoint=https://a.table.cosmos.azure.com:443/").find("lacks AccountKey"),
+      std::string::npos);
   EXPECT_NE(error_of(table, "AccountName=a;AccountKey=S3cretKey!;TableEndpoint=https://x/").find("not valid base64"),
             std::string::npos);
   EXPECT_NE(error_of(table, "AccountName=a;" + key + ";TableEndpoint=ftp://x/").find("https://"), std::string::npos);
-  EXPECT_NE(error_of(table, "AccountName=a;" + key + ";DefaultEndpointsProtocol=gopher").find("DefaultEndpointsProtocol"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(table, "AccountName=a;" + key + ";DefaultEndpointsProtocol=gopher").find("DefaultEndpointsProtocol"),
+      std::string::npos);
   EXPECT_NE(error_of(table, "AccountEndpoint=https://a.documents.azure.com:443/;" + key).find("SQL API"),
             std::string::npos);
 }

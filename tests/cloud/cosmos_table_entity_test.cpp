@@ -1,11 +1,12 @@
 // Entities to and from the Table API's JSON, and the $batch body and response (pure code).
+#include "toggle/cloud/cosmos_table_entity.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cosmos_table_internal.hpp"  // libs/cloud/src: the batch body and response
 #include "toggle/cloud/cosmos_table_client.hpp"
-#include "toggle/cloud/cosmos_table_entity.hpp"
 
 using namespace toggle::cloud;
 using nlohmann::json;
@@ -62,8 +63,14 @@ TEST(TableEntityJson, DecodesMinimalMetadata) {
 }
 
 TEST(TableEntityJson, RoundTrip) {
-  TableEntity e{"p", "r", {{"s", std::string("x'y\"z\u00e9")}, {"b", true}, {"i", std::int64_t{-1}}, {"d", 2.0},
-                           {"t", utc(1999, 12, 31, 23, 59, 59, 999999)}}, ""};
+  TableEntity e{"p",
+                "r",
+                {{"s", std::string("x'y\"z\u00e9")},
+                 {"b", true},
+                 {"i", std::int64_t{-1}},
+                 {"d", 2.0},
+                 {"t", utc(1999, 12, 31, 23, 59, 59, 999999)}},
+                ""};
   EXPECT_EQ(decode_table_entity(encode_table_entity(e)).properties, e.properties);
 }
 
@@ -98,8 +105,8 @@ TEST(TableEntityJson, DateTimes) {
   ASSERT_TRUE(parse_table_datetime("2025-06-11T17:03:07.123456789Z", t));  // Go's nanoseconds
   EXPECT_EQ(t, utc(2025, 6, 11, 17, 3, 7, 123456));
   EXPECT_FALSE(parse_table_datetime("2025-06-11 17:03:07Z", t));
-  EXPECT_FALSE(parse_table_datetime("2025-06-11T17:03:07", t));         // no zone
-  EXPECT_FALSE(parse_table_datetime("2025-06-11T17:03:07+02:00", t));   // not UTC
+  EXPECT_FALSE(parse_table_datetime("2025-06-11T17:03:07", t));        // no zone
+  EXPECT_FALSE(parse_table_datetime("2025-06-11T17:03:07+02:00", t));  // not UTC
   EXPECT_FALSE(parse_table_datetime("2025-02-30T00:00:00Z", t));
   EXPECT_EQ(format_table_datetime(utc(2025, 1, 2, 3, 4, 5, 6)), "2025-01-02T03:04:05.0000060Z");
 }
@@ -120,7 +127,8 @@ TEST(TableBatch, BodyIsOneChangesetOfFullRequests) {
   ops.push_back({TableOperation::Kind::insert, {"p", "r1", {{"n", std::int64_t{1}}}, ""}});
   ops.push_back({TableOperation::Kind::merge, {"p", "r2", {{"s", std::string("x")}}, "W/\"1\""}});
   ops.push_back({TableOperation::Kind::remove, {"p", "r3", {}, ""}});
-  std::string body = table_detail::build_batch_body("batch_B", "changeset_C", "https://a.table.cosmos.azure.com:443/T", ops);
+  std::string body =
+      table_detail::build_batch_body("batch_B", "changeset_C", "https://a.table.cosmos.azure.com:443/T", ops);
   EXPECT_EQ(body,
             "--batch_B\r\n"
             "Content-Type: multipart/mixed; boundary=changeset_C\r\n\r\n"

@@ -75,7 +75,9 @@ class ScriptedServer {
 
   // Runs `script COMMAND STATE` (e.g. "restart" for the stand-in).
   void run(const std::string& command, const std::string& extra = "") {
-    std::string line = quote_for_shell(script_) + " " + command + " " + quote_for_shell(state_) + extra + " >&2";
+    // A server left behind by a test that was killed stops by itself after half an hour.
+    std::string line = "MAX_SECONDS=${MAX_SECONDS:-1800} " + quote_for_shell(script_) + " " + command + " " +
+                       quote_for_shell(state_) + extra + " >&2";
     if (std::system(line.c_str()) != 0) throw std::runtime_error(script_ + " " + command + " failed");
   }
   std::string path(const std::string& file) const { return state_ + "/" + file; }
@@ -92,7 +94,8 @@ inline std::string shared_server(const std::string& script, const char* state_en
   std::lock_guard lock(mutex);
   if (const char* state = std::getenv(state_env); state && *state) {
     std::string cs = read_trimmed(std::string(state) + "/connection-string");
-    if (cs.empty()) throw std::runtime_error(std::string("no ") + script + " server: " + state + "/connection-string is missing");
+    if (cs.empty())
+      throw std::runtime_error(std::string("no ") + script + " server: " + state + "/connection-string is missing");
     return cs;
   }
   auto& server = own[script];

@@ -72,8 +72,7 @@ std::string servicebus_sas_token(std::string_view resource_uri, std::string_view
 std::string http_date(std::chrono::system_clock::time_point time) {
   // Not strftime: %a and %b follow the locale, and the date is signed byte for byte.
   static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::time_t t = std::chrono::system_clock::to_time_t(time);
   std::tm tm{};
   gmtime_r(&t, &tm);

@@ -104,8 +104,8 @@ std::string encode_uri_component(std::string_view text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if ((std::isalnum(c) && c < 0x80) || std::string_view("-_.!~*'()").find(static_cast<char>(c)) !=
-                                             std::string_view::npos) {
+    if ((std::isalnum(c) && c < 0x80) ||
+        std::string_view("-_.!~*'()").find(static_cast<char>(c)) != std::string_view::npos) {
       out += static_cast<char>(c);
     } else {
       out += '%';

@@ -14,9 +14,9 @@
 
 namespace toggle::cloud {
 
+using nlohmann::json;
 using table_detail::check_table_name;
 using table_detail::encode_uri_component;
-using nlohmann::json;
 
 namespace {
 
@@ -113,9 +113,8 @@ TableClient::Response TableClient::call(const std::string& method, const std::st
   std::string resource = "/" + connection_.account + base_path_ + path;
   std::string authorization =
       options_.scheme == TableAuthScheme::shared_key
-          ? azure::table_authorization(
-                "SharedKey", connection_.account, decoded_key_,
-                azure::table_shared_key_string_to_sign(method, "", content_type, date, resource))
+          ? azure::table_authorization("SharedKey", connection_.account, decoded_key_,
+                                       azure::table_shared_key_string_to_sign(method, "", content_type, date, resource))
           : azure::table_authorization("SharedKeyLite", connection_.account, decoded_key_,
                                        azure::table_shared_key_lite_string_to_sign(date, resource));
 
@@ -156,9 +155,9 @@ TableClient::Response TableClient::call(const std::string& method, const std::st
   CURLcode code = curl_easy_perform(c);
   if (code != CURLE_OK) {
     bool permanent = code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL;
-    throw TableError("Table API " + method + " " + path + " at " + connection_.endpoint + " failed: " +
-                         curl_easy_strerror(code),
-                     0, "", !permanent);
+    throw TableError(
+        "Table API " + method + " " + path + " at " + connection_.endpoint + " failed: " + curl_easy_strerror(code), 0,
+        "", !permanent);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -183,8 +182,8 @@ namespace {
 
 bool TableClient::create_table(const std::string& table) const {
   check_table_name(table);
-  auto r = call("POST", "/Tables", "application/json", json{{"TableName", table}}.dump(),
-                {{"Prefer", "return-no-content"}});
+  auto r =
+      call("POST", "/Tables", "application/json", json{{"TableName", table}}.dump(), {{"Prefer", "return-no-content"}});
   if (r.status == 201 || r.status == 204) return true;
   if (r.status == 409 && error_code(r.body) == "TableAlreadyExists") return false;
   fail("create table " + table, r.status, r.body);
@@ -238,8 +237,8 @@ TableWriteResult TableClient::update_entity(const std::string& table, const Tabl
 
 TableWriteResult TableClient::delete_entity(const std::string& table, const std::string& partition_key,
                                             const std::string& row_key, const std::string& etag) const {
-  auto r = call("DELETE", entity_path(table, partition_key, row_key), "", "",
-                {{"If-Match", etag.empty() ? "*" : etag}});
+  auto r =
+      call("DELETE", entity_path(table, partition_key, row_key), "", "", {{"If-Match", etag.empty() ? "*" : etag}});
   if (r.status == 204) return {TableWrite::done, ""};
   if (r.status == 412) return {TableWrite::precondition_failed, ""};
   if (r.status == 404 && error_code(r.body) != "TableNotFound") return {TableWrite::not_found, ""};
@@ -325,8 +324,8 @@ TableBatchResult TableClient::submit_batch(const std::string& table,
   auto result = table_detail::parse_batch_response(r.body, operations.size());
   if (!result.committed && (result.status == 0 || retryable_status(result.status))) {
     // Not a refusal of one operation: the service was busy or the reply unreadable.
-    throw TableError("Table API batch in " + table + " failed: " + std::to_string(result.status) + " " +
-                         result.code + " " + result.message,
+    throw TableError("Table API batch in " + table + " failed: " + std::to_string(result.status) + " " + result.code +
+                         " " + result.message,
                      result.status, result.code, result.status != 0);
   }
   return result;

@@ -1,5 +1,8 @@
 #include "servicebus_connection.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <proton/connection_options.hpp>
 #include <proton/error_condition.hpp>
 #include <proton/receiver_options.hpp>
@@ -7,11 +10,8 @@
 #include <proton/ssl.hpp>
 #include <proton/target.hpp>
 #include <proton/target_options.hpp>
+#include <proton/timestamp.hpp>
 #include <proton/transport.hpp>
-
-#include <algorithm>
-#include <cctype>
-#include <cstdlib>
 
 #include "toggle/cloud/azure_signing.hpp"
 #include "toggle/core/crypto.hpp"
@@ -222,14 +222,14 @@ void Connection::connect() {
   options.virtual_host(cs_.host);
   options.sasl_enabled(true);
   options.sasl_allowed_mechs("ANONYMOUS");
-  options.idle_timeout(proton::duration(std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout).count()));
+  options.idle_timeout(
+      proton::duration(std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout).count()));
   if (!cs_.development_emulator) {
     // Trust the system's CA store, checking the host name. Proton builds that default trust once
     // per process, so SSL_CERT_FILE (a CA bundle to trust instead) is read here, at each connection.
     const char* bundle = std::getenv("SSL_CERT_FILE");
-    options.ssl_client_options(bundle && *bundle
-                                   ? proton::ssl_client_options(bundle, proton::ssl::VERIFY_PEER_NAME)
-                                   : proton::ssl_client_options());
+    options.ssl_client_options(bundle && *bundle ? proton::ssl_client_options(bundle, proton::ssl::VERIFY_PEER_NAME)
+                                                 : proton::ssl_client_options());
   }
   std::string url = (cs_.development_emulator ? "amqp://" : "amqps://") + cs_.host + ":" + std::to_string(cs_.port);
   {
@@ -281,6 +281,7 @@ void Connection::send_token() {
   request.properties().put("operation", std::string("put-token"));
   request.properties().put("type", std::string("servicebus.windows.net:sastoken"));
   request.properties().put("name", audience_);
+  request.properties().put("expiration", proton::timestamp(expiry * 1000));  // optional; as the Azure SDKs send it
   request.body(azure::servicebus_sas_token(audience_, cs_.key_name, cs_.key, expiry));
   cbs_sender_.send(request);
   token_deadline_ = std::chrono::steady_clock::now() + options_.cbs_timeout;
@@ -352,8 +353,11 @@ void Connection::ready() {
     attempted_ = true;
   }
   changed_.notify_all();
-  log::info("servicebus: ready", {{"role", role_}, {"host", cs_.host}, {"queue", address_},
-                                  {"tls", !cs_.development_emulator}, {"connections", connections}});
+  log::info("servicebus: ready", {{"role", role_},
+                                  {"host", cs_.host},
+                                  {"queue", address_},
+                                  {"tls", !cs_.development_emulator},
+                                  {"connections", connections}});
   user_.opened();
 }
 
@@ -460,9 +464,11 @@ void Connection::connection_ended() {
   changed_.notify_all();
   user_.lost(kind, why);
   if (stopping_) return;
-  log::warn("servicebus: disconnected; reconnecting",
-            {{"role", role_}, {"queue", address_}, {"kind", to_string(kind)}, {"error", why},
-             {"retry_ms", static_cast<std::int64_t>(backoff_.count())}});
+  log::warn("servicebus: disconnected; reconnecting", {{"role", role_},
+                                                       {"queue", address_},
+                                                       {"kind", to_string(kind)},
+                                                       {"error", why},
+                                                       {"retry_ms", static_cast<std::int64_t>(backoff_.count())}});
   reconnect_at_ = std::chrono::steady_clock::now() + backoff_;
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
@@ -478,8 +484,8 @@ void Connection::wait_ready(std::chrono::milliseconds timeout) {
   changed_.wait_for(lock, timeout, [&] { return status_.ready || permanent(); });
   if (status_.ready) return;
   if (status_.last_error.empty()) {
-    throw ServiceBusError(ServiceBusErrorKind::timeout, "Service Bus at " + cs_.host + " not ready after " +
-                                                            std::to_string(timeout.count()) + " ms");
+    throw ServiceBusError(ServiceBusErrorKind::timeout,
+                          "Service Bus at " + cs_.host + " not ready after " + std::to_string(timeout.count()) + " ms");
   }
   throw ServiceBusError(status_.last_error_kind, status_.last_error);
 }

@@ -7,6 +7,12 @@
 //   and a new connection follows after a backoff.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <proton/connection.hpp>
 #include <proton/container.hpp>
 #include <proton/delivery.hpp>
@@ -18,13 +24,6 @@
 #include <proton/source.hpp>
 #include <proton/tracker.hpp>
 #include <proton/work_queue.hpp>
-
-#include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -63,8 +62,8 @@ pn_delivery_t* raw_delivery(const proton::transfer& transfer);
 class Connection : public proton::messaging_handler {
  public:
   // `address`: the queue's AMQP address; `role` names the connection in logs ("sender").
-  Connection(ServiceBusConnectionString connection, std::string address, ServiceBusOptions options,
-             const char* role, LinkUser& user);
+  Connection(ServiceBusConnectionString connection, std::string address, ServiceBusOptions options, const char* role,
+             LinkUser& user);
   ~Connection() override;  // shutdown()
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -5,12 +5,12 @@
 #include <proton/condition.h>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
-#include <proton/receiver_options.hpp>
-#include <proton/source.hpp>
 
 #include <deque>
 #include <future>
 #include <map>
+#include <proton/receiver_options.hpp>
+#include <proton/source.hpp>
 
 #include "servicebus_connection.hpp"
 
@@ -56,13 +56,18 @@ ReceivedMessage to_received(proton::message& m) {
   return r;
 }
 
-void put_symbol(pn_data_t* data, const std::string& text) { pn_data_put_symbol(data, pn_bytes(text.size(), text.data())); }
-void put_string(pn_data_t* data, const std::string& text) { pn_data_put_string(data, pn_bytes(text.size(), text.data())); }
+void put_symbol(pn_data_t* data, const std::string& text) {
+  pn_data_put_symbol(data, pn_bytes(text.size(), text.data()));
+}
+void put_string(pn_data_t* data, const std::string& text) {
+  pn_data_put_string(data, pn_bytes(text.size(), text.data()));
+}
 
 // Settles a delivery with an outcome, including what Proton C++ cannot say: modified with
 // delivery-failed (so the delivery count rises), and a rejection carrying Service Bus's
 // dead-letter condition with DeadLetterReason / DeadLetterErrorDescription in its info.
-void apply_outcome(proton::delivery& delivery, Outcome outcome, const std::string& reason, const std::string& description) {
+void apply_outcome(proton::delivery& delivery, Outcome outcome, const std::string& reason,
+                   const std::string& description) {
   pn_delivery_t* d = servicebus_detail::raw_delivery(delivery);
   pn_disposition_t* local = pn_delivery_local(d);
   switch (outcome) {

@@ -1,14 +1,14 @@
 // ServiceBusSender: batches go to the container's thread, out on the queue's link as credit
 // allows (unsettled, at least once), and each message's outcome comes back to the waiting caller.
-#include <proton/codec/encoder.hpp>
 #include <proton/condition.h>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
-#include <proton/sender_options.hpp>
 
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <proton/codec/encoder.hpp>
+#include <proton/sender_options.hpp>
 
 #include "servicebus_connection.hpp"
 
@@ -157,8 +157,9 @@ class ServiceBusSender::Impl : public servicebus_detail::LinkUser {
     auto [name, description] = remote_condition(t);
     ServiceBusErrorKind kind = ServiceBusErrorKind::rejected;
     if (name == "com.microsoft:server-busy" || name == "amqp:resource-limit-exceeded") kind = ServiceBusErrorKind::busy;
-    SendFailure failure{0, kind, "Service Bus rejected the message: " + (name.empty() ? "no reason given" : name) +
-                                     (description.empty() ? "" : ": " + description)};
+    SendFailure failure{0, kind,
+                        "Service Bus rejected the message: " + (name.empty() ? "no reason given" : name) +
+                            (description.empty() ? "" : ": " + description)};
     finish(t, &failure);
   }
 

@@ -131,8 +131,8 @@ class TableClient {
   TableWriteResult update_entity(const std::string& table, const TableEntity& entity,
                                  TableUpdateMode mode = TableUpdateMode::replace) const;
   // done, precondition_failed or not_found. `etag` empty: any version.
-  TableWriteResult delete_entity(const std::string& table, const std::string& partition_key,
-                                 const std::string& row_key, const std::string& etag = "") const;
+  TableWriteResult delete_entity(const std::string& table, const std::string& partition_key, const std::string& row_key,
+                                 const std::string& etag = "") const;
 
   // The entity with its ETag, or std::nullopt when there is none.
   std::optional<TableEntity> get_entity(const std::string& table, const std::string& partition_key,
@@ -152,8 +152,7 @@ class TableClient {
   struct Response;
   Response call(const std::string& method, const std::string& path_and_query, const std::string& content_type,
                 const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) const;
-  std::string entity_path(const std::string& table, const std::string& partition_key,
-                          const std::string& row_key) const;
+  std::string entity_path(const std::string& table, const std::string& partition_key, const std::string& row_key) const;
   TableWriteResult write(const std::string& method, const std::string& table, const TableEntity& entity,
                          const char* if_match) const;
 
