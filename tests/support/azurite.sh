@@ -11,6 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/loopback.sh"
 cmd=${1:?usage: azurite.sh start|stop STATE_DIR}
 state=${2:?usage: azurite.sh start|stop STATE_DIR}
+state=$(realpath -m "$state")
 azurite="$here/../node_modules/.bin/azurite-table"
 
 case "$cmd" in

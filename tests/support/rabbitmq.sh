@@ -13,12 +13,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/loopback.sh"
 cmd=${1:?usage: rabbitmq.sh start|stop STATE_DIR}
 state=${2:?usage: rabbitmq.sh start|stop STATE_DIR}
+state=$(realpath -m "$state")
 server=/usr/lib/rabbitmq/bin/rabbitmq-server
 
 case "$cmd" in
   start)
     [[ -x "$server" ]] || { echo "rabbitmq.sh: $server is missing (scripts/install-deps.sh --test)" >&2; exit 1; }
-    state=$(mkdir -p "$state" && cd "$state" && pwd)
+    mkdir -p "$state"
     for attempt in 1 2 3; do
       port=$(random_free_port)
       epmd_port=$(random_free_port)

@@ -77,7 +77,7 @@ def covers(resource, path):
 
 
 class Entry:
-    """A message in a queue and the number of its earlier failed deliveries."""
+    """A message in a queue, and how many times it was delivered and came back (abandoned, lock lost)."""
     sequence = 0
 
     def __init__(self, message):

@@ -7,7 +7,8 @@
 #
 #   servicebus_standin.sh start STATE_DIR [stand-in options, e.g. --queue q --max-delivery-count 3]
 #       writes STATE_DIR/connection-string (Endpoint=sb://localhost:PORT/;...), STATE_DIR/ca.pem,
-#       STATE_DIR/events (the stand-in's JSON lines), STATE_DIR/pid
+#       STATE_DIR/events (the stand-in's JSON lines), STATE_DIR/pid; prints the variables a
+#       client needs (the key is a throwaway made for this run)
 #   servicebus_standin.sh restart STATE_DIR   stop, then start again on the same port, with the same
 #       certificates, key and options (its queues start empty: they live in memory)
 #   servicebus_standin.sh stop STATE_DIR
@@ -15,8 +16,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/loopback.sh"
-cmd=${1:?usage: servicebus_standin.sh start|stop STATE_DIR [options]}
-state=${2:?usage: servicebus_standin.sh start|stop STATE_DIR [options]}
+cmd=${1:?usage: servicebus_standin.sh start|restart|stop STATE_DIR [options]}
+state=${2:?usage: servicebus_standin.sh start|restart|stop STATE_DIR [options]}
+state=$(realpath -m "$state")
 shift 2
 
 # Starts the stand-in from the files in the current directory (STATE_DIR) on the port in ./port;
@@ -59,7 +61,11 @@ case "$cmd" in
     printf '%s\n' "${options[@]}" >options
     for attempt in 1 2 3 4 5; do
       random_free_port >port
-      run && exit 0
+      if run; then
+        echo "AZURE_SERVICEBUS_CONNECTION_STRING='$(cat connection-string)'"
+        echo "SSL_CERT_FILE=$state/ca.pem"
+        exit 0
+      fi
     done
     echo "servicebus_standin.sh: the stand-in did not start; its output:" >&2
     cat "$state/events" >&2
