@@ -8,11 +8,12 @@
 //   ServiceBusReceiver receiver(cs, "evaluation-events");
 //   for (auto& m : receiver.receive(100, 1s)) { store(m.body); receiver.complete(m); }
 //
-// Production (a namespace): TLS on 5671 trusting the system's CA store (SSL_CERT_FILE and
-// SSL_CERT_DIR are honoured), SASL ANONYMOUS, then the CBS handshake: a SAS token made from the
-// connection string's key is put to `$cbs` for the queue's audience, and put again before it
-// expires. With UseDevelopmentEmulator=true (a local broker such as RabbitMQ's AMQP 1.0 plugin):
-// plain AMQP, no TLS, no CBS, and the queue name is the AMQP address as given ("/queue/NAME").
+// Production (a namespace): TLS on 5671 trusting the system's CA store (or the bundle named by
+// SSL_CERT_FILE, read at each connection) and checking the host name, SASL ANONYMOUS, then the
+// CBS handshake: a SAS token made from the connection string's key is put to `$cbs` for the
+// queue's audience (sb://<host>/<queue>), and put again after 3/4 of its lifetime. With
+// UseDevelopmentEmulator=true (a local broker such as RabbitMQ's AMQP 1.0 plugin): plain AMQP,
+// no TLS, no CBS, and the queue name is the AMQP address as given ("/queue/NAME").
 //
 // Each object owns one AMQP connection run by a Proton container in a thread of its own; calls
 // hand work to it through a work queue and wait. A lost connection is re-established in the
