@@ -1,4 +1,4 @@
-// Flags at rest, in a FeedStore: every write is versioned and published to the change feed that
+// Flags at rest, in a FeedStore (ItemStore): every write is versioned and published to the change feed that
 // evaluation-service follows. Names are unique and immutable.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "toggle/core/feed_store.hpp"
+#include "toggle/core/collection.hpp"
 
 namespace toggle::flags {
 
@@ -24,25 +24,15 @@ struct Flag {
 // "created_at","updated_at"}.
 nlohmann::json to_json(const Flag& flag);
 
-struct FlagUpdate {
-  std::optional<std::string> description;
-  std::optional<bool> is_enabled;
-};
-
-class FlagStore {
+class FlagStore : public ItemStore<Flag> {
  public:
   FlagStore(sql::Database& db, const std::string& database_url);  // applies the migrations
 
   // Throws Error{conflict, "flag_exists"} if the name exists.
   Flag create(const std::string& name, const std::string& description, bool is_enabled);
-  std::optional<Flag> get(const std::string& name);
-  std::vector<Flag> list();
-  std::optional<Flag> update(const std::string& name, const FlagUpdate& update);
-  bool remove(const std::string& name);
-  FeedStore& feed() { return feed_; }
-
- private:
-  FeedStore feed_;
+  // A partial update: what is nullopt is left as it is. nullopt if there is no such flag.
+  std::optional<Flag> update(const std::string& name, const std::optional<std::string>& description,
+                             std::optional<bool> is_enabled);
 };
 
 }  // namespace toggle::flags

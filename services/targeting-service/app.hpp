@@ -14,37 +14,20 @@
 
 #include "flag_directory.hpp"
 #include "rule_store.hpp"
-#include "toggle/core/app.hpp"
-#include "toggle/core/auth.hpp"
-#include "toggle/core/service.hpp"
+#include "toggle/core/collection.hpp"
 
 namespace toggle::targeting {
 
-class TargetingService : public App {
+class TargetingService : public CollectionService<RuleStore> {
  public:
-  struct Config {
-    std::string auth_url, flag_url, service_key;
-    DatabaseSettings database;
-    std::chrono::milliseconds sync_wait{25000}, full_resync{300000};
+  struct Config : BackendSettings {
+    FeedOptions flags;  // following flag-service: FLAG_SERVICE_URL, SYNC_WAIT_MS, SYNC_FULL_RESYNC_MS
     static Config from_env(Env& env, const ServiceSettings& service);
   };
-
   explicit TargetingService(const Config& config);
   ~TargetingService() override;
-  RuleStore& store() { return *store_; }
-  sql::Database& database() { return *db_; }
 
  private:
-  void add_routes();
-  Reply create(Request& req);
-  Reply list(Request& req);
-  Reply read(Request& req);
-  Reply update(Request& req);
-  Reply remove(Request& req);
-
-  std::unique_ptr<sql::Database> db_;
-  std::unique_ptr<RuleStore> store_;
-  KeyValidator keys_;
   std::unique_ptr<FlagDirectory> flags_;
 };
 

@@ -1,4 +1,4 @@
-// Targeting rules at rest, one per flag name, in a FeedStore: every write is versioned and
+// Targeting rules at rest, one per flag name, in a FeedStore (ItemStore): every write is versioned and
 // published to the change feed that evaluation-service follows. `rules` is the canonical JSON
 // text of a rule that passed toggle::rules::parse_rule.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "toggle/core/feed_store.hpp"
+#include "toggle/core/collection.hpp"
 
 namespace toggle::targeting {
 
@@ -25,25 +25,15 @@ struct TargetingRule {
 // "created_at","updated_at"}.
 nlohmann::json to_json(const TargetingRule& rule);
 
-struct RuleUpdate {
-  std::optional<std::string> rules;  // JSON text
-  std::optional<bool> is_enabled;
-};
-
-class RuleStore {
+class RuleStore : public ItemStore<TargetingRule> {
  public:
   RuleStore(sql::Database& db, const std::string& database_url);  // applies the migrations
 
   // Throws Error{conflict, "rule_exists"} if the flag already has a rule.
   TargetingRule create(const std::string& flag_name, const std::string& rules, bool is_enabled);
-  std::optional<TargetingRule> get(const std::string& flag_name);
-  std::vector<TargetingRule> list();
-  std::optional<TargetingRule> update(const std::string& flag_name, const RuleUpdate& update);
-  bool remove(const std::string& flag_name);
-  FeedStore& feed() { return feed_; }
-
- private:
-  FeedStore feed_;
+  // `rules` (JSON text) and `is_enabled` are changed when given; nullopt if the flag has no rule.
+  std::optional<TargetingRule> update(const std::string& flag_name, const std::optional<std::string>& rules,
+                                      std::optional<bool> is_enabled);
 };
 
 }  // namespace toggle::targeting

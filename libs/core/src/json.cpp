@@ -34,6 +34,18 @@ Response json_response(int status, const json& body) {
 
 bool has_field(const json& obj, std::string_view field) { return obj.contains(field); }
 
+void check_partial_update(const json& body, std::string_view key_field, const std::string& key,
+                          std::initializer_list<std::string_view> fields) {
+  if (auto given = optional_string(body, key_field, 1000); given && *given != key)
+    throw Error::invalid("invalid_field", quoted(key_field) + " cannot be changed");
+  std::string names;
+  for (auto f : fields) {
+    if (find(body, f)) return;
+    names += (names.empty() ? "" : ", ") + quoted(f);
+  }
+  throw Error::invalid("missing_field", "at least one of " + names + " is required");
+}
+
 std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length) {
   const json* v = find(obj, field);
   if (!v) return std::nullopt;

@@ -103,6 +103,10 @@ std::string service_api_key(Env& env) {
   return key;
 }
 
+BackendSettings BackendSettings::from_env(Env& env, const ServiceSettings& service, const std::string& default_file) {
+  return {auth_service_url(env), service_api_key(env), DatabaseSettings::from_env(env, service, default_file)};
+}
+
 std::function<std::string()> http_health_check(std::string name, std::string base_url) {
   return [name = std::move(name), url = std::move(base_url) + "/health"]() -> std::string {
     auto res = HttpClient().send({"GET", url, {}, "", std::chrono::milliseconds(1000)});

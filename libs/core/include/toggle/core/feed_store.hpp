@@ -27,8 +27,11 @@ namespace toggle {
 class FeedStore {
  public:
   struct Table {
-    std::string component;                 // who owns the schema, e.g. "flag-service"
-    std::vector<sql::Migration> migrations;  // applied first (migrate.hpp)
+    std::string component;  // who owns the schema, e.g. "flag-service"
+    // The items' own columns, per dialect, as in CREATE TABLE; the store adds id, created_at and
+    // updated_at (the seed's columns), the version column, its index and the change log's tables.
+    // On PostgreSQL the table is created IF NOT EXISTS, so a seed's table is adopted with its rows.
+    std::string sqlite_columns, postgres_columns;
     std::string scope;    // change log: <scope>_change_version, <scope>_tombstones, toggle_<scope>_changes
     std::string name;     // the items' table, e.g. "flags"
     std::string key;      // its key column, e.g. "name"
@@ -42,38 +45,25 @@ class FeedStore {
   FeedStore(sql::Database& db, const std::string& database_url, Table table);
   ~FeedStore();
 
-  // Runs `write(connection, version)` in one transaction whose writes carry `version`, the next
-  // change version, and publishes the version once the transaction commits. insert() is for a new
-  // item `key` (a conflict on the key throws sql::Error{conflict}); update() for an existing one:
-  // nullopt when there is none (nothing is written).
-  template <class Write>
-  auto insert(std::string_view key, Write&& write) {
-    auto [result, version] = db_.transaction([&](sql::Connection& c) {
-      std::int64_t version = changelog::next_version(c, scope_);
-      auto result = write(c, version);
-      changelog::mark_present(c, scope_, key);
-      return std::pair{std::move(result), version};
-    });
-    feed_.publish(version);
-    return result;
-  }
-  template <class Write>
-  auto update(std::string_view key, Write&& write) -> std::optional<decltype(write(std::declval<sql::Connection&>(), 0))> {
-    using Result = decltype(write(std::declval<sql::Connection&>(), 0));
-    auto written = db_.transaction([&](sql::Connection& c) -> std::optional<std::pair<Result, std::int64_t>> {
-      if (!exists(c, key)) return std::nullopt;
-      std::int64_t version = changelog::next_version(c, scope_);
-      return std::pair{write(c, version), version};
-    });
-    if (!written) return std::nullopt;
-    feed_.publish(written->second);
-    return std::move(written->first);
-  }
+  // A column's value in a write; a null Param in update_row() leaves the column as it is.
+  struct Value {
+    std::string column;
+    sql::Param value;
+  };
+  // INSERT of a new item `key` with `values` (its created_at, updated_at and version are set
+  // here), published to the feed once committed; returns the stored row. A key that exists
+  // throws `on_conflict`.
+  sql::Row insert_row(std::string_view key, const std::vector<Value>& values, const Error& on_conflict);
+  // Partial UPDATE of item `key`: the non-null values, updated_at and version; published once
+  // committed. nullopt (nothing written) when there is no such item.
+  std::optional<sql::Row> update_row(std::string_view key, const std::vector<Value>& values);
   // Deletes `key` and records its tombstone; false when there was no such item.
   bool remove(std::string_view key);
 
   std::optional<sql::Row> find(std::string_view key);
   std::vector<sql::Row> all();  // by key
+  // A row as the API and the feed send it (Table::to_json).
+  nlohmann::json to_json(const sql::Row& row) const;
   // SELECT <columns> FROM <table> <rest>
   std::string select(std::string_view rest) const;
 
@@ -90,11 +80,13 @@ class FeedStore {
 
  private:
   bool exists(sql::Connection& c, std::string_view key);
+  sql::Database& migrated(sql::Database& db);
   Response changes_reply(std::int64_t since, const std::string& epoch);
 
-  sql::Database& db_;
   Table table_;
   changelog::Scope scope_;
+  std::string sqlite_migration_, postgres_migration_, sqlite_scope_migration_;
+  sql::Database& db_;  // migrated before the feed reads its version
   ChangeFeed feed_;
   std::unique_ptr<changelog::ReplicaSync> replicas_;
 };

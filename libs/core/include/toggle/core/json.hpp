@@ -26,5 +26,9 @@ std::string required_string(const json& obj, std::string_view field, std::size_t
 std::optional<std::string> optional_string(const json& obj, std::string_view field, std::size_t max_length);
 std::optional<bool> optional_bool(const json& obj, std::string_view field);
 bool has_field(const json& obj, std::string_view field);
+// A partial update's body: 400 if `key_field` is given with another value than `key` (the key of
+// an item never changes), or if none of `fields` is given.
+void check_partial_update(const json& body, std::string_view key_field, const std::string& key,
+                          std::initializer_list<std::string_view> fields);
 
 }  // namespace toggle

@@ -40,6 +40,14 @@ struct DatabaseSettings {
 std::string auth_service_url(Env& env);  // AUTH_SERVICE_URL
 std::string service_api_key(Env& env);   // SERVICE_API_KEY (a warning when it is the development default)
 
+// What flag-, targeting- and analytics-service read alike: where keys are checked, the service
+// key, and their database.
+struct BackendSettings {
+  std::string auth_url, service_key;
+  DatabaseSettings database;
+  static BackendSettings from_env(Env& env, const ServiceSettings& service, const std::string& default_file);
+};
+
 // A readiness check that `base_url`/health answers 200 (for services this one calls).
 std::function<std::string()> http_health_check(std::string name, std::string base_url);
 

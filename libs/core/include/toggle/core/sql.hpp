@@ -27,6 +27,9 @@ namespace toggle::sql {
 using toggle::ErrorKind;
 
 using Param = std::variant<std::nullptr_t, std::int64_t, double, std::string_view, bool>;
+// A parameter that is NULL when the value is absent (the Param views the string: keep it alive).
+inline Param nullable(const std::optional<std::string>& v) { return v ? Param(std::string_view(*v)) : Param(nullptr); }
+inline Param nullable(std::optional<bool> v) { return v ? Param(*v) : Param(nullptr); }
 
 struct Row {
   std::vector<std::optional<std::string>> values;
