@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eventually.hpp"
 #include "toggle/core/client.hpp"
 
 namespace e2e {
@@ -80,18 +81,7 @@ class RedisServer {
   pid_t pid_ = 0;
 };
 
-// Polls `condition` every 20 ms until it holds or `limit` passes; true if it held.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    struct timespec ts {
-      0, 20 * 1000 * 1000
-    };
-    nanosleep(&ts, nullptr);
-  }
-  return condition();
-}
+// The one eventually() of every test tier (tests/support/eventually.hpp).
+using testsupport::eventually;
 
 }  // namespace e2e
