@@ -97,6 +97,10 @@ TEST_P(RuleStoreTest, ChangesSince) {
 // On SQLite and on PostgreSQL.
 class RuleApiTest : public ::testing::TestWithParam<Backend> {
  protected:
+  // flag-service first: stopping it answers targeting's parked poll of its feed, so that
+  // targeting-service then stops at once.
+  ~RuleApiTest() override { flags.stop(); }
+
   TempDir dir;
   AuthService auth{dir};
   FlagService flags{dir, auth.url()};

@@ -203,6 +203,7 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   auto got_rule = call("GET", targeting.url() + "/rules/enable-new-dashboard", kServiceKey);
   ASSERT_EQ(got_rule.status, 200) << describe(got_rule);
   EXPECT_EQ(body_of(got_rule)["rules"], json::parse(R"({"type":"PERCENTAGE","value":50})"));
+  flags.stop();  // answers targeting's parked poll: it stops at once
 }
 
 }  // namespace

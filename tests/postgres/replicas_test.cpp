@@ -28,6 +28,12 @@ std::future<toggle::ClientResponse> park(const std::string& service_url, const F
 
 class ReplicasTest : public ::testing::Test {
  protected:
+  // flag-service first: stopping it answers the targeting replicas' parked polls of its feed.
+  ~ReplicasTest() override {
+    flags_b.stop();
+    flags_a.stop();
+  }
+
   TempDir dir;
   AuthService auth{dir};
   FlagService flags_a{dir, auth.url(), Backend::postgres};
