@@ -85,6 +85,7 @@ class RedisServer {
   pid_t pid_ = 0;
 };
 
+// The one eventually() of every test tier (tests/support/eventually.hpp).
 using testsupport::eventually;
 
 }  // namespace e2e

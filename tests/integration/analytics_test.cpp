@@ -1,14 +1,17 @@
-// analytics-service: EventStore on a real SQLite file, and the HTTP API served in-process behind a
-// real auth-service.
+// analytics-service: SqlEventStore on a real SQLite file (and a PostgreSQL database), and the real
+// App served in-process behind a real auth-service: events stored once by event_id, in UTC, listed
+// by time; who may send and read them.
+#include <barrier>
 #include <set>
+#include <thread>
 
 #include "harness.hpp"
 
 namespace itest {
 namespace {
 
-using toggle::analytics::Event;
-using toggle::analytics::EventStore;
+using toggle::Event;
+using toggle::analytics::SqlEventStore;
 
 Event event(const std::string& id, const std::string& flag, bool result, const std::string& timestamp,
             const std::string& user = "user-1") {
@@ -35,7 +38,7 @@ class EventStoreTest : public ::testing::TestWithParam<Backend> {
   TempDir dir;
   TestDatabase database{GetParam(), dir, "analytics"};
   std::unique_ptr<toggle::sql::Database> db = database.open();
-  EventStore store{*db};
+  SqlEventStore store{*db};
 };
 INSTANTIATE_TEST_SUITE_P(On, EventStoreTest, kBackends, backend_name);
 
@@ -106,6 +109,62 @@ TEST_P(EventStoreTest, RecentIsNewestFirstWithLimitAndFlagFilter) {
   EXPECT_TRUE(store.recent("nothing", 100).empty());
 }
 
+TEST_P(EventStoreTest, VariantAndReasonAreKept) {
+  Event e = event("v", "f", true, ts(1));
+  e.variant = "on";
+  e.reason = "TARGETING_MATCH";
+  ASSERT_EQ(store.store({e, event("plain", "f", false, ts(2))}), 2u);
+  auto all = store.recent(std::nullopt, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1], e);
+  EXPECT_EQ(all[0].variant, "");
+  EXPECT_EQ(all[0].reason, "");
+}
+
+// Replicas of analytics (or retries) storing overlapping batches at the same moment: each event is
+// stored and counted once, whichever batch wins it.
+TEST_P(EventStoreTest, BatchesStoredConcurrentlyStoreEachEventOnce) {
+  constexpr int kWriters = 4, kEvents = 300;
+  std::vector<std::vector<Event>> batches(kWriters);
+  for (int w = 0; w < kWriters; ++w)
+    for (int i = 0; i < kEvents; ++i) {
+      int n = i + w * kEvents / 2;  // each batch overlaps the next by half
+      batches[w].push_back(event("e" + std::to_string(n), n % 3 ? "f" : "g", n % 2 == 0, ts(n % 1000)));
+    }
+  std::set<std::string> distinct;
+  for (const auto& b : batches)
+    for (const auto& e : b) distinct.insert(e.event_id);
+
+  std::barrier start(kWriters);
+  std::vector<std::size_t> stored(kWriters);
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w)
+    writers.emplace_back([&, w] {
+      try {
+        auto own = database.open();  // a connection (pool) of its own, as another replica
+        SqlEventStore replica(*own);
+        start.arrive_and_wait();
+        stored[w] = replica.store(batches[w]);
+      } catch (const std::exception& e) {
+        errors[w] = e.what();
+      }
+    });
+  for (auto& t : writers) t.join();
+  for (int w = 0; w < kWriters; ++w) EXPECT_EQ(errors[w], "") << "writer " << w;
+
+  std::size_t total = 0;
+  for (auto n : stored) total += n;
+  EXPECT_EQ(total, distinct.size()) << "each event stored by exactly one batch";
+  EXPECT_EQ(store.recent(std::nullopt, 10000).size(), distinct.size());
+  auto f = store.summary("f"), g = store.summary("g");
+  EXPECT_EQ(static_cast<std::size_t>(f.true_count + f.false_count + g.true_count + g.false_count), distinct.size())
+      << "counted once";
+  std::int64_t expected_true = 0;
+  for (const auto& id : distinct) expected_true += std::stoi(id.substr(1)) % 2 == 0;
+  EXPECT_EQ(f.true_count + g.true_count, expected_true);
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP API
 
@@ -138,22 +197,90 @@ TEST_P(AnalyticsApiTest, PostedBatchIsStoredOnce) {
   EXPECT_EQ(post_events(json::array()).status, 200) << "an empty batch is fine";
 }
 
-TEST_P(AnalyticsApiTest, OnlyTheServiceKeyMayPost) {
+TEST_P(AnalyticsApiTest, TheSameEventIdTwiceInOneBatchIsStoredOnce) {
+  json twice = json::array({event_json("same", "f", true, 1), event_json("same", "f", true, 1),
+                            event_json("other", "f", false, 2)});
+  auto res = post_events(twice);
+  ASSERT_EQ(res.status, 200) << describe(res);
+  EXPECT_EQ(body_of(res), json({{"stored", 2}, {"duplicates", 1}}));
+  EXPECT_EQ(body_of(get("/summary?flag_name=f")), json({{"flag_name", "f"}, {"total", 2}, {"true", 1}, {"false", 1}}));
+}
+
+TEST_P(AnalyticsApiTest, BatchesPostedConcurrentlyAreCountedOnce) {
+  constexpr int kSenders = 4;
+  json batch = json::array();
+  for (int i = 0; i < 400; ++i) batch.push_back(event_json("e" + std::to_string(i), "f", i % 4 == 0, i % 1000));
+  std::barrier start(kSenders);
+  std::vector<toggle::ClientResponse> replies(kSenders);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i)
+    senders.emplace_back([&, i] {
+      start.arrive_and_wait();
+      replies[i] = call("POST", analytics.url() + "/events", kServiceKey, batch.dump(), 20000ms);
+    });
+  for (auto& t : senders) t.join();
+  int stored = 0;
+  for (const auto& r : replies) {
+    ASSERT_EQ(r.status, 200) << describe(r);
+    stored += body_of(r)["stored"].get<int>();
+    EXPECT_EQ(body_of(r)["stored"].get<int>() + body_of(r)["duplicates"].get<int>(), 400);
+  }
+  EXPECT_EQ(stored, 400) << "each event stored by exactly one of the batches";
+  EXPECT_EQ(body_of(get("/summary?flag_name=f")),
+            json({{"flag_name", "f"}, {"total", 400}, {"true", 100}, {"false", 300}}));
+}
+
+// 401: no key, or not a valid one; 403: a valid key without the `events` scope. The service key
+// has it; other keys may be given it.
+TEST_P(AnalyticsApiTest, PostingNeedsAValidKeyWithTheEventsScope) {
   json batch = json::array({event_json("e1")});
-  EXPECT_EQ(call("POST", analytics.url() + "/events", "", batch.dump()).status, 401);
-  EXPECT_EQ(post_events(batch, "tm_key_wrong").status, 403);
-  EXPECT_EQ(post_events(batch, key).status, 403) << "a valid API key is not the service key";
-  EXPECT_EQ(post_events(batch, kMasterKey).status, 403);
+  auto none = call("POST", analytics.url() + "/events", "", batch.dump());
+  EXPECT_EQ(none.status, 401) << describe(none);
+  EXPECT_EQ(code_of(none), "missing_key");
+  auto invalid = post_events(batch, "tm_key_wrong");
+  EXPECT_EQ(invalid.status, 401) << describe(invalid);
+  EXPECT_EQ(code_of(invalid), "invalid_key");
+  EXPECT_EQ(post_events(batch, kMasterKey).status, 401) << "the master key is not an API key";
+  auto unscoped = post_events(batch, key);
+  EXPECT_EQ(unscoped.status, 403) << "a valid key without the events scope: " << describe(unscoped);
+  EXPECT_EQ(code_of(unscoped), "missing_scope");
+  EXPECT_NE(error_of(unscoped).find("events"), std::string::npos) << unscoped.body;
   EXPECT_TRUE(analytics.store().recent(std::nullopt, 100).empty());
+
   auto bare = call_with_headers("POST", analytics.url() + "/events", {{"Authorization", kServiceKey}}, batch.dump());
   EXPECT_EQ(bare.status, 200) << describe(bare);
+  std::string sender = auth.create_key("another-sender", {"events"});
+  auto scoped = post_events(json::array({event_json("e2")}), sender);
+  EXPECT_EQ(scoped.status, 200) << describe(scoped);
+  EXPECT_EQ(get("/events", sender).status, 403) << "events does not imply read";
+  EXPECT_EQ(analytics.store().recent(std::nullopt, 100).size(), 2u);
+}
+
+// While auth-service answers, its word is final: a revoked service key is refused like any other
+// (the local check of the service key is only for when auth-service cannot be reached).
+TEST_P(AnalyticsApiTest, ARevokedServiceKeyIsRefusedWhileAuthServiceIsUp) {
+  ASSERT_EQ(post_events(json::array({event_json("before")})).status, 200);
+  auth.revoke_key("service");
+  // Refused once the validator's cache of the key (a few seconds) has expired.
+  int attempt = 0;
+  ASSERT_TRUE(eventually([&] {
+    return post_events(json::array({event_json("during-" + std::to_string(attempt++))})).status == 401;
+  }));
+  std::size_t stored = analytics.store().recent(std::nullopt, 100).size();
+  auto refused = post_events(json::array({event_json("after")}));
+  EXPECT_EQ(refused.status, 401) << describe(refused);
+  EXPECT_EQ(code_of(refused), "invalid_key");
+  EXPECT_EQ(analytics.store().recent(std::nullopt, 100).size(), stored) << "nothing stored once refused";
 }
 
 TEST_P(AnalyticsApiTest, IngestionDoesNotNeedAuthService) {
   auth.stop();
   auto res = post_events(json::array({event_json("e1")}));
-  EXPECT_EQ(res.status, 200) << describe(res);
-  EXPECT_EQ(get("/summary?flag_name=f", "tm_key_not_cached").status, 503) << "queries do need it";
+  EXPECT_EQ(res.status, 200) << "the service key is checked locally when auth-service is down: " << describe(res);
+  auto query = get("/summary?flag_name=f", "tm_key_not_cached");
+  EXPECT_EQ(query.status, 503) << "other keys do need it";
+  EXPECT_EQ(code_of(query), "auth_unavailable");
+  EXPECT_EQ(post_events(json::array({event_json("e2")}), "tm_key_not_cached").status, 503);
 }
 
 TEST_P(AnalyticsApiTest, BodyMustBeAJsonArray) {
@@ -161,6 +288,7 @@ TEST_P(AnalyticsApiTest, BodyMustBeAJsonArray) {
     SCOPED_TRACE(body);
     auto res = call("POST", analytics.url() + "/events", kServiceKey, body);
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_json");
   }
 }
 
@@ -195,6 +323,12 @@ TEST_P(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
       {with("result", nullptr), "events[1].result"},
       {without("timestamp"), "events[1].timestamp"},
       {with("timestamp", 1700000000), "events[1].timestamp"},
+      {with("timestamp", "yesterday"), "events[1].timestamp"},
+      {with("timestamp", "2026-11-30"), "events[1].timestamp"},
+      {with("timestamp", "2026-11-30T13:00:00"), "events[1].timestamp"},
+      {with("timestamp", "2026-02-30T13:00:00Z"), "events[1].timestamp"},
+      {with("timestamp", "2026-11-30T24:00:00Z"), "events[1].timestamp"},
+      {with("timestamp", "2026-11-30 13:00:00+00"), "events[1].timestamp"},
       {json("event"), "events[1]"},
       {json::array(), "events[1]"},
   };
@@ -202,6 +336,7 @@ TEST_P(AnalyticsApiTest, EachEventIsValidatedAndNamedInTheError) {
     SCOPED_TRACE(c.bad_event.dump());
     auto res = post_events(json::array({good, c.bad_event}));
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_event");
     EXPECT_NE(error_of(res).find(c.field), std::string::npos) << res.body;
   }
   EXPECT_TRUE(analytics.store().recent(std::nullopt, 100).empty()) << "a refused batch stores nothing";
@@ -212,6 +347,7 @@ TEST_P(AnalyticsApiTest, BatchOfMoreThan10000EventsIs413) {
   for (int i = 0; i < 10001; ++i) batch.push_back(event_json("e" + std::to_string(i), "f", i % 2 == 0, i % 1000));
   auto res = call("POST", analytics.url() + "/events", kServiceKey, batch.dump(), 20000ms);
   EXPECT_EQ(res.status, 413) << describe(res);
+  EXPECT_EQ(code_of(res), "too_many_events");
   EXPECT_TRUE(analytics.store().recent(std::nullopt, 10).empty());
 
   batch.erase(batch.size() - 1);
@@ -258,6 +394,7 @@ TEST_P(AnalyticsApiTest, EventsListIsNewestFirstWithLimits) {
     SCOPED_TRACE(limit);
     auto res = get("/events?limit=" + limit);
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_parameter");
   }
   EXPECT_EQ(get("/events?flag_name=a%2Fb").status, 400);
 }
@@ -276,9 +413,35 @@ TEST_P(AnalyticsApiTest, SummaryCountsAndNeedsAFlagName) {
             json({{"flag_name", "unknown"}, {"total", 0}, {"true", 0}, {"false", 0}}));
 
   EXPECT_EQ(get("/summary").status, 400);
+  EXPECT_EQ(code_of(get("/summary")), "missing_parameter");
   EXPECT_NE(error_of(get("/summary")).find("flag_name"), std::string::npos);
   EXPECT_EQ(get("/summary?flag_name=").status, 400);
   EXPECT_EQ(get("/summary?flag_name=a%20b").status, 400);
+}
+
+// Timestamps are RFC 3339 with any offset, stored in UTC with milliseconds, and listed by time
+// (not by their text as sent).
+TEST_P(AnalyticsApiTest, TimestampsAreStoredInUtcAndListedByTime) {
+  auto at = [](const char* id, const char* timestamp) {
+    return json{{"event_id", id}, {"user_id", "u"}, {"flag_name", "f"}, {"result", true}, {"timestamp", timestamp}};
+  };
+  json batch = json::array({
+      at("plus-five", "2026-11-30T14:00:00+05:00"),        // 09:00Z
+      at("thirteen", "2026-11-30T13:00:00.000Z"),
+      at("minus-two", "2026-11-30T10:30:00.5-02:00"),      // 12:30:00.500Z
+      at("lowercase", "2026-11-30t11:00:00.123456z"),     // microseconds: cut to milliseconds
+  });
+  auto res = post_events(batch);
+  ASSERT_EQ(res.status, 200) << describe(res);
+  json list = body_of(get("/events?flag_name=f"));
+  std::vector<std::string> ids, times;
+  for (const auto& e : list) {
+    ids.push_back(e["event_id"].get<std::string>());
+    times.push_back(e["timestamp"].get<std::string>());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"thirteen", "minus-two", "lowercase", "plus-five"}));
+  EXPECT_EQ(times, (std::vector<std::string>{"2026-11-30T13:00:00.000Z", "2026-11-30T12:30:00.500Z",
+                                             "2026-11-30T11:00:00.123Z", "2026-11-30T09:00:00.000Z"}));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// auth-service: KeyStore on a real SQLite file, and the HTTP API served in-process.
+// auth-service: KeyStore on a real SQLite file (and a PostgreSQL database), and the real App served
+// in-process: keys, their scopes, the master key, and the error codes clients branch on.
 #include <regex>
 #include <set>
 
@@ -9,6 +10,8 @@ namespace {
 
 using toggle::auth::KeyStore;
 using toggle::crypto::sha256_hex;
+
+const toggle::ScopeSet kNoScopes{};  // created without scopes: the default ones
 
 std::int64_t count_rows(toggle::sql::Database& db, const std::string& where, std::string_view param) {
   return db.exec("SELECT COUNT(*) FROM api_keys WHERE " + where, {param}).rows.at(0).integer(0);
@@ -28,7 +31,7 @@ class KeyStoreTest : public ::testing::TestWithParam<Backend> {
 INSTANTIATE_TEST_SUITE_P(On, KeyStoreTest, kBackends, backend_name);
 
 TEST_P(KeyStoreTest, CreateThenFindActiveByHash) {
-  auto created = store.create("ci", sha256_hex("tm_key_a"));
+  auto created = store.create("ci", sha256_hex("tm_key_a"), kNoScopes);
   EXPECT_GT(created.id, 0);
   EXPECT_EQ(created.name, "ci");
   EXPECT_TRUE(created.is_active);
@@ -43,18 +46,18 @@ TEST_P(KeyStoreTest, CreateThenFindActiveByHash) {
 }
 
 TEST_P(KeyStoreTest, SameHashTwiceIsAConflict) {
-  store.create("one", sha256_hex("tm_key_a"));
+  store.create("one", sha256_hex("tm_key_a"), kNoScopes);
   try {
-    store.create("two", sha256_hex("tm_key_a"));
+    store.create("two", sha256_hex("tm_key_a"), kNoScopes);
     FAIL() << "a second key with the same hash was stored";
-  } catch (const toggle::sql::Error& e) {
+  } catch (const toggle::Error& e) {
     EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
   }
 }
 
 TEST_P(KeyStoreTest, ListIsOrderedById) {
-  auto a = store.create("first", sha256_hex("a"));
-  auto b = store.create("second", sha256_hex("b"));
+  auto a = store.create("first", sha256_hex("a"), kNoScopes);
+  auto b = store.create("second", sha256_hex("b"), kNoScopes);
   auto keys = store.list();
   ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(keys[0].id, a.id);
@@ -65,7 +68,7 @@ TEST_P(KeyStoreTest, ListIsOrderedById) {
 }
 
 TEST_P(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
-  auto k = store.create("ci", sha256_hex("tm_key_a"));
+  auto k = store.create("ci", sha256_hex("tm_key_a"), kNoScopes);
   EXPECT_TRUE(store.revoke(k.id));
   EXPECT_FALSE(store.find_active(sha256_hex("tm_key_a")));
   auto listed = store.list();
@@ -81,24 +84,42 @@ TEST_P(KeyStoreTest, RevokeDeactivatesAndIsIdempotent) {
 }
 
 TEST_P(KeyStoreTest, EnsureOfARevokedHashKeepsItRevoked) {
-  auto k = store.create("service", sha256_hex("tm_key_service"));
+  auto k = store.create("service", sha256_hex("tm_key_service"), kNoScopes);
   ASSERT_TRUE(store.revoke(k.id));
-  EXPECT_FALSE(store.ensure("service", sha256_hex("tm_key_service")));
+  EXPECT_FALSE(store.ensure("service", sha256_hex("tm_key_service"), toggle::service_scopes()));
   EXPECT_FALSE(store.find_active(sha256_hex("tm_key_service")));
   EXPECT_EQ(count_rows(*db, "key_hash = $1", sha256_hex("tm_key_service")), 1);
 }
 
 TEST_P(KeyStoreTest, EnsureTwiceStoresOneRow) {
-  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
-  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service")));
+  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service"), toggle::service_scopes()));
+  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service"), toggle::service_scopes()));
   EXPECT_EQ(count_rows(*db, "key_hash = $1", sha256_hex("tm_key_service")), 1);
   EXPECT_TRUE(store.find_active(sha256_hex("tm_key_service")));
   EXPECT_EQ(store.list().size(), 1u);
 }
 
+TEST_P(KeyStoreTest, ScopesAreStoredAndAKeyWithoutHasTheDefaults) {
+  auto plain = store.create("plain", sha256_hex("tm_key_plain"), kNoScopes);
+  EXPECT_EQ(plain.scopes, toggle::default_scopes());
+  auto reader = store.create("reader", sha256_hex("tm_key_reader"), {toggle::Scope::read});
+  EXPECT_EQ(reader.scopes, toggle::ScopeSet{toggle::Scope::read});
+  EXPECT_EQ(store.find_active(sha256_hex("tm_key_reader"))->scopes, toggle::ScopeSet{toggle::Scope::read});
+  EXPECT_EQ(store.find_active(sha256_hex("tm_key_plain"))->scopes, toggle::default_scopes());
+  EXPECT_EQ(store.list()[1].scopes, toggle::ScopeSet{toggle::Scope::read});
+
+  // A service key registered before scopes existed (stored without) gets the service's at start.
+  store.create("service", sha256_hex("tm_key_service"), kNoScopes);
+  EXPECT_TRUE(store.ensure("service", sha256_hex("tm_key_service"), toggle::service_scopes()));
+  EXPECT_EQ(store.find_active(sha256_hex("tm_key_service"))->scopes, toggle::service_scopes());
+  // One that has scopes keeps them.
+  EXPECT_TRUE(store.ensure("reader", sha256_hex("tm_key_reader"), toggle::service_scopes()));
+  EXPECT_EQ(store.find_active(sha256_hex("tm_key_reader"))->scopes, toggle::ScopeSet{toggle::Scope::read});
+}
+
 TEST_P(KeyStoreTest, ReopeningTheDatabaseKeepsKeysAndReappliesNoMigration) {
-  auto k = store.create("ci", sha256_hex("tm_key_a"));
-  store.revoke(store.create("old", sha256_hex("tm_key_b")).id);
+  auto k = store.create("ci", sha256_hex("tm_key_a"), kNoScopes);
+  store.revoke(store.create("old", sha256_hex("tm_key_b"), kNoScopes).id);
   db.reset();
   auto reopened = database.open();
   KeyStore again(*reopened);
@@ -175,22 +196,98 @@ TEST_P(AuthApiTest, TheDatabaseHoldsOnlyTheSha256OfTheKey) {
     EXPECT_EQ(read_file(entry.path()).find(key.substr(7)), std::string::npos) << entry.path();
 }
 
-TEST_P(AuthApiTest, MissingMasterKeyIs401AndWrongOneIs403) {
+// A missing or invalid key is 401 everywhere, the master key's routes included; a valid API key
+// without the admin scope is 403.
+TEST_P(AuthApiTest, MissingOrWrongKeyIs401AndAKeyWithoutTheAdminScopeIs403) {
+  std::string normal = auth.create_key("normal");
   for (std::string path : {"/admin/keys", "/keys"}) {
     SCOPED_TRACE(path);
-    EXPECT_EQ(call("POST", auth.url() + path, "", R"({"name":"x"})").status, 401);
-    EXPECT_EQ(create(path, R"({"name":"x"})", "not-the-master-key").status, 403);
-    EXPECT_EQ(create(path, R"({"name":"x"})", kServiceKey).status, 403) << "an API key is not the master key";
+    auto none = call("POST", auth.url() + path, "", R"({"name":"x"})");
+    EXPECT_EQ(none.status, 401) << describe(none);
+    EXPECT_EQ(code_of(none), "missing_key");
+    auto wrong = create(path, R"({"name":"x"})", "not-the-master-key");
+    EXPECT_EQ(wrong.status, 401) << describe(wrong);
+    EXPECT_EQ(code_of(wrong), "invalid_key");
+    for (const std::string& key : {kServiceKey, normal}) {
+      auto unscoped = create(path, R"({"name":"x"})", key);
+      EXPECT_EQ(unscoped.status, 403) << "an API key without the admin scope: " << describe(unscoped);
+      EXPECT_EQ(code_of(unscoped), "missing_scope");
+      EXPECT_NE(error_of(unscoped).find("admin"), std::string::npos) << unscoped.body;
+    }
   }
   EXPECT_EQ(call("GET", auth.url() + "/admin/keys").status, 401);
-  EXPECT_EQ(call("GET", auth.url() + "/admin/keys", "wrong").status, 403);
+  EXPECT_EQ(call("GET", auth.url() + "/admin/keys", "wrong").status, 401);
+  EXPECT_EQ(call("GET", auth.url() + "/admin/keys", normal).status, 403);
   EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1").status, 401);
-  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1", "wrong").status, 403);
-  // "Bearer" alone (HTTP trims the trailing space) is refused, whether read as no key or a wrong one.
-  int scheme_only =
-      call_with_headers("POST", auth.url() + "/admin/keys", {{"Authorization", "Bearer "}}, R"({"name":"x"})").status;
-  EXPECT_TRUE(scheme_only == 401 || scheme_only == 403) << scheme_only;
-  EXPECT_EQ(auth.store().list().size(), 1u) << "only the service key registered at start";
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1", "wrong").status, 401);
+  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/1", normal).status, 403);
+  EXPECT_EQ(validate(kServiceKey).status, 200) << "the service key was not revoked by the refused DELETE";
+  // "Bearer" alone (HTTP trims the trailing space) carries no key.
+  auto scheme_only =
+      call_with_headers("POST", auth.url() + "/admin/keys", {{"Authorization", "Bearer "}}, R"({"name":"x"})");
+  EXPECT_EQ(scheme_only.status, 401) << describe(scheme_only);
+  EXPECT_EQ(auth.store().list().size(), 2u) << "only the service key registered at start and 'normal'";
+}
+
+TEST_P(AuthApiTest, KeysHaveScopesThatValidateReports) {
+  auto plain = create("/admin/keys", R"({"name":"plain"})");
+  ASSERT_EQ(plain.status, 201) << describe(plain);
+  EXPECT_EQ(body_of(plain)["scopes"], json({"write", "read", "evaluate"})) << "created without scopes: the defaults";
+  auto reader = create("/admin/keys", R"({"name":"reader","scopes":["read"]})");
+  ASSERT_EQ(reader.status, 201) << describe(reader);
+  EXPECT_EQ(body_of(reader)["scopes"], json({"read"}));
+  auto ops = create("/admin/keys", R"({"name":"ops","scopes":["events","admin","read","admin"]})");
+  ASSERT_EQ(ops.status, 201) << describe(ops);
+  EXPECT_EQ(body_of(ops)["scopes"], json({"admin", "read", "events"})) << "each once, in a fixed order";
+
+  auto scopes_of = [&](const toggle::ClientResponse& created) {
+    auto res = validate(body_of(created)["key"].get<std::string>());
+    EXPECT_EQ(res.status, 200) << describe(res);
+    return body_of(res)["scopes"];
+  };
+  EXPECT_EQ(scopes_of(plain), json({"write", "read", "evaluate"}));
+  EXPECT_EQ(scopes_of(reader), json({"read"}));
+  EXPECT_EQ(scopes_of(ops), json({"admin", "read", "events"}));
+  EXPECT_EQ(body_of(validate(kServiceKey))["scopes"], json({"write", "read", "evaluate", "events"}))
+      << "the service key";
+
+  // Listed with their scopes.
+  json list = body_of(call("GET", auth.url() + "/admin/keys", kMasterKey));
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[2]["name"], "reader");
+  EXPECT_EQ(list[2]["scopes"], json({"read"}));
+
+  for (std::string scopes : {R"([])", R"(["root"])", R"("read")", R"([1])", R"(["read",null])", R"({"read":true})"}) {
+    SCOPED_TRACE(scopes);
+    auto res = create("/admin/keys", R"({"name":"bad","scopes":)" + scopes + "}");
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_field");
+    EXPECT_NE(error_of(res).find("scopes"), std::string::npos) << res.body;
+  }
+  EXPECT_EQ(auth.store().list().size(), 4u) << "nothing refused was stored";
+}
+
+TEST_P(AuthApiTest, AKeyWithTheAdminScopeManagesKeys) {
+  std::string admin = auth.create_key("admin-bot", {"admin"});
+  auto created = create("/admin/keys", R"({"name":"made-by-a-key","scopes":["read"]})", admin);
+  ASSERT_EQ(created.status, 201) << describe(created);
+  std::string key = body_of(created)["key"].get<std::string>();
+  EXPECT_EQ(validate(key).status, 200);
+
+  auto list = call("GET", auth.url() + "/admin/keys", admin);
+  ASSERT_EQ(list.status, 200) << describe(list);
+  EXPECT_EQ(body_of(list).size(), 3u);
+
+  auto id = body_of(created)["id"].get<std::int64_t>();
+  auto revoked = call("DELETE", auth.url() + "/admin/keys/" + std::to_string(id), admin);
+  EXPECT_EQ(revoked.status, 204) << describe(revoked);
+  EXPECT_EQ(validate(key).status, 401);
+
+  // Once revoked itself, it manages nothing.
+  auth.revoke_key("admin-bot");
+  auto after = call("GET", auth.url() + "/admin/keys", admin);
+  EXPECT_EQ(after.status, 401) << describe(after);
+  EXPECT_EQ(code_of(after), "invalid_key");
 }
 
 TEST_P(AuthApiTest, InvalidNamesAre400) {
@@ -202,6 +299,7 @@ TEST_P(AuthApiTest, InvalidNamesAre400) {
     auto res = create("/admin/keys", body);
     EXPECT_EQ(res.status, 400) << describe(res);
     EXPECT_NE(error_of(res).find("name"), std::string::npos) << res.body;
+    EXPECT_TRUE(code_of(res) == "missing_field" || code_of(res) == "invalid_field") << res.body;
   }
   auto longest = create("/admin/keys", json{{"name", std::string(100, 'n')}}.dump());
   EXPECT_EQ(longest.status, 201) << describe(longest);
@@ -214,6 +312,7 @@ TEST_P(AuthApiTest, MalformedOrNonObjectBodyIs400) {
     auto res = create("/admin/keys", body);
     EXPECT_EQ(res.status, 400) << describe(res);
     EXPECT_FALSE(error_of(res).empty()) << res.body;
+    EXPECT_EQ(code_of(res), "invalid_json");
   }
 }
 
@@ -261,11 +360,14 @@ TEST_P(AuthApiTest, RevokedKeyIsRefusedByValidate) {
 }
 
 TEST_P(AuthApiTest, RevokeUnknownIdIs404AndNonNumericIs400) {
-  EXPECT_EQ(call("DELETE", auth.url() + "/admin/keys/9999", kMasterKey).status, 404);
+  auto unknown = call("DELETE", auth.url() + "/admin/keys/9999", kMasterKey);
+  EXPECT_EQ(unknown.status, 404) << describe(unknown);
+  EXPECT_EQ(code_of(unknown), "key_not_found");
   for (std::string id : {"abc", "1a", "-1", "0", "1.5", "%31%2F", "99999999999999999999"}) {
     SCOPED_TRACE(id);
     auto res = call("DELETE", auth.url() + "/admin/keys/" + id, kMasterKey);
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_parameter");
   }
 }
 
@@ -279,6 +381,7 @@ TEST_P(AuthApiTest, ValidateAcceptsBearerOrBareKeyWithAnyMethod) {
     EXPECT_EQ(bare.status, 200) << describe(bare);
     auto missing = call_with_headers(method, auth.url() + "/validate", {});
     EXPECT_EQ(missing.status, 401) << describe(missing);
+    EXPECT_EQ(code_of(missing), "missing_key");
   }
   json ok = body_of(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", "Bearer " + key}}));
   EXPECT_EQ(ok["valid"], true);
@@ -286,7 +389,9 @@ TEST_P(AuthApiTest, ValidateAcceptsBearerOrBareKeyWithAnyMethod) {
 }
 
 TEST_P(AuthApiTest, ValidateRefusesUnknownEmptyAndMasterKeys) {
-  EXPECT_EQ(validate("tm_key_" + std::string(64, '0')).status, 401);
+  auto unknown = validate("tm_key_" + std::string(64, '0'));
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(code_of(unknown), "invalid_key");
   EXPECT_EQ(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", "Bearer "}}).status, 401);
   EXPECT_EQ(call_with_headers("GET", auth.url() + "/validate", {{"Authorization", ""}}).status, 401);
   EXPECT_EQ(validate(kMasterKey).status, 401) << "the master key is not an API key";

@@ -1,5 +1,7 @@
-// evaluation-service: the Catalog fed with change-feed replies, and GET /evaluate wired as main()
-// wires it, against real flag-, targeting-, analytics- and auth-services in-process.
+// evaluation-service: the Catalog fed with change-feed replies, the MissFetcher, and the real App
+// (GET /evaluate, following the change feeds), against real flag-, targeting-, analytics- and
+// auth-services in-process.
+#include <future>
 #include <new>
 #include <set>
 
@@ -9,6 +11,8 @@ namespace itest {
 namespace {
 
 using toggle::evaluation::Catalog;
+using toggle::evaluation::Lookup;
+using toggle::evaluation::MissFetcher;
 using toggle::evaluation::Snapshot;
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +138,7 @@ TEST(CatalogTest, AppliesTheRealFeedsReplies) {
   TempDir dir;
   AuthService auth(dir);
   FlagService flags(dir, auth.url());
-  TargetingService targeting(dir, auth.url());
+  TargetingService targeting(dir, auth.url(), flags.url());
   auto post = [&](const std::string& url, const json& body) {
     auto res = call("POST", url, kServiceKey, body.dump());
     ASSERT_EQ(res.status, 201) << describe(res);
@@ -152,6 +156,7 @@ TEST(CatalogTest, AppliesTheRealFeedsReplies) {
   EXPECT_EQ(decide(s, "enable-new-dashboard", "user-123"), true) << "bucket 25 < 50";
   EXPECT_EQ(decide(s, "enable-new-dashboard", "user-abc"), false) << "bucket 71 >= 50";
   EXPECT_EQ(decide(s, "off", "user-123"), false);
+  flags.stop();  // answers targeting's parked poll: it stops at once
 }
 
 // Regression (fixed; services/evaluation-service/catalog.cpp, Catalog::snapshot): the per-thread cache is keyed
@@ -175,12 +180,99 @@ TEST(CatalogTest, ANewCatalogAtAReusedAddressServesItsOwnSnapshot) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GET /evaluate with every flag fetched on demand (no feed followers: the catalog never completes,
-// so each evaluation asks flag-service and targeting-service, through the MissFetcher).
+// MissFetcher: a flag the snapshot does not have, fetched from flag- and targeting-service.
+
+class MissFetcherTest : public ::testing::Test {
+ protected:
+  ~MissFetcherTest() override { flags.stop(); }  // answers targeting's parked poll: it stops at once
+
+  TempDir dir;
+  AuthService auth{dir};
+  FlagService flags{dir, auth.url()};
+  TargetingService targeting{dir, auth.url(), flags.url()};
+
+  toggle::evaluation::FetchOptions options(std::chrono::milliseconds remember = 60s) {
+    toggle::evaluation::FetchOptions o{flags.url(), targeting.url(), kServiceKey};
+    o.remember = remember;
+    return o;
+  }
+  static Lookup fetch(MissFetcher& fetcher, const std::string& flag) {
+    std::promise<Lookup> done;
+    fetcher.fetch(flag, [&done](const Lookup& lookup) { done.set_value(lookup); });
+    return done.get_future().get();
+  }
+  void create_rule(const std::string& flag, const json& rules) {
+    auto res = call("POST", targeting.url() + "/rules", kServiceKey, json{{"flag_name", flag}, {"rules", rules}}.dump());
+    ASSERT_EQ(res.status, 201) << describe(res);
+  }
+};
+
+TEST_F(MissFetcherTest, FindsTheFlagAndItsRule) {
+  flags.create("with-rule");
+  flags.create("without-rule");
+  flags.create("off", false);
+  create_rule("with-rule", kPercent0);
+  MissFetcher fetcher(options());
+
+  Lookup with = fetch(fetcher, "with-rule");
+  ASSERT_EQ(with.status, Lookup::Status::found);
+  EXPECT_FALSE(with.degraded());
+  EXPECT_TRUE(with.flag.enabled);
+  ASSERT_TRUE(with.flag.rule);
+  EXPECT_EQ(toggle::rules::evaluate(with.flag, "anyone"), false) << "0 %";
+
+  Lookup without = fetch(fetcher, "without-rule");
+  ASSERT_EQ(without.status, Lookup::Status::found);
+  EXPECT_FALSE(without.flag.rule) << "no rule: everyone";
+  EXPECT_FALSE(fetch(fetcher, "off").flag.enabled);
+  EXPECT_EQ(fetch(fetcher, "never-created").status, Lookup::Status::not_found);
+
+  // Remembered for a while: recent() answers without asking again.
+  ASSERT_TRUE(fetcher.recent("with-rule"));
+  EXPECT_EQ(fetcher.recent("with-rule")->status, Lookup::Status::found);
+  ASSERT_TRUE(fetcher.recent("never-created"));
+  EXPECT_EQ(fetcher.recent("never-created")->status, Lookup::Status::not_found);
+  EXPECT_FALSE(fetcher.recent("not-asked"));
+  fetcher.stop();
+}
+
+TEST_F(MissFetcherTest, ARuleThatCannotBeReadFailsClosedAndIsNotRemembered) {
+  flags.create("guarded");
+  targeting.stop();
+  MissFetcher fetcher(options());
+  Lookup lookup = fetch(fetcher, "guarded");
+  ASSERT_EQ(lookup.status, Lookup::Status::found);
+  EXPECT_TRUE(lookup.degraded());
+  EXPECT_NE(lookup.problem.find("targeting-service"), std::string::npos) << lookup.problem;
+  for (int i = 0; i < 20; ++i)
+    EXPECT_FALSE(toggle::rules::evaluate(lookup.flag, "user-" + std::to_string(i))) << "the rule is unknown: not true";
+  EXPECT_FALSE(fetcher.recent("guarded")) << "a degraded answer is not remembered";
+
+  targeting.start();
+  Lookup back = fetch(fetcher, "guarded");
+  EXPECT_FALSE(back.degraded());
+  EXPECT_TRUE(toggle::rules::evaluate(back.flag, "user-1")) << "no rule: everyone";
+  fetcher.stop();
+}
+
+TEST_F(MissFetcherTest, FlagServiceDownIsUnavailableAndNotRemembered) {
+  flags.stop();
+  MissFetcher fetcher(options());
+  Lookup lookup = fetch(fetcher, "anything");
+  EXPECT_EQ(lookup.status, Lookup::Status::unavailable);
+  EXPECT_NE(lookup.problem.find("flag-service"), std::string::npos) << lookup.problem;
+  EXPECT_FALSE(fetcher.recent("anything"));
+  fetcher.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /evaluate on the real App: answers from the catalog its feed followers keep, and fetches
+// what the catalog does not have yet. Changes reach it asynchronously: a test that changes a flag
+// or a rule waits until evaluation answers accordingly (becomes()).
 
 class EvaluateTest : public ::testing::Test {
  protected:
-  explicit EvaluateTest(EvaluationOptions options = {}) : p(options) {}
+  explicit EvaluateTest(const EvaluationService::Adjust& adjust = {}) : p(adjust) {}
 
   Platform p;
   std::string admin = p.auth.create_key("admin");
@@ -198,6 +290,10 @@ class EvaluateTest : public ::testing::Test {
                     json{{"flag_name", flag}, {"rules", rules}, {"is_enabled", enabled}}.dump());
     ASSERT_EQ(res.status, 201) << describe(res);
   }
+  void set_rule(const std::string& flag, const json& rules) {
+    auto res = call("PUT", p.targeting.url() + "/rules/" + flag, admin, json{{"rules", rules}}.dump());
+    ASSERT_EQ(res.status, 200) << describe(res);
+  }
   // The result of a 200 evaluation; fails the test on any other reply.
   std::optional<bool> result(const std::string& user, const std::string& flag, const std::string& key = "") {
     auto res = p.evaluation.evaluate(user, flag, key);
@@ -206,6 +302,23 @@ class EvaluateTest : public ::testing::Test {
     if (res.status != 200 || !j.is_object() || !j["result"].is_boolean()) return std::nullopt;
     EXPECT_EQ(j["flag_name"], flag);
     return j["result"].get<bool>();
+  }
+  // Waits until evaluation answers `expected` (the feeds are asynchronous).
+  bool becomes(const std::string& user, const std::string& flag, bool expected) {
+    return eventually([&] {
+      auto res = p.evaluation.evaluate(user, flag);
+      return res.status == 200 && body_of(res)["result"] == expected;
+    });
+  }
+  // Waits until the catalog holds `flag`, with a rule or without, without evaluating it (which
+  // would send an event).
+  bool catalog_has(const std::string& flag, bool with_rule) {
+    return eventually([&] {
+      if (!p.evaluation.catalog().complete()) return false;
+      const auto* snapshot = p.evaluation.catalog().snapshot();
+      auto it = snapshot->find(flag);
+      return it != snapshot->end() && it->second.rule.has_value() == with_rule;
+    });
   }
 };
 
@@ -227,6 +340,15 @@ TEST_F(EvaluateTest, SeedFlow) {
   EXPECT_EQ(body_of(summary), json({{"flag_name", "test-checkout"}, {"total", 1}, {"true", 1}, {"false", 0}}));
 }
 
+TEST_F(EvaluateTest, TheCatalogFollowsTheFeeds) {
+  ASSERT_TRUE(eventually([&] { return p.evaluation.catalog().complete(); })) << "both feeds synced";
+  EXPECT_EQ(call("GET", p.evaluation.url() + "/ready").status, 200);
+  create_flag("test-checkout", true);
+  create_rule("test-checkout", kPercent100);
+  EXPECT_TRUE(catalog_has("test-checkout", true));
+  EXPECT_EQ(p.evaluation.catalog().size(), 1u);
+}
+
 TEST_F(EvaluateTest, MissingFlagIsFalse) {
   auto res = p.evaluation.evaluate("user-123", "no-such-flag");
   ASSERT_EQ(res.status, 200) << describe(res);
@@ -237,51 +359,50 @@ TEST_F(EvaluateTest, DisabledFlagIsFalseWhateverTheRule) {
   create_flag("off", false);
   EXPECT_EQ(result("user-123", "off"), false);
   create_rule("off", kPercent100);
+  EXPECT_TRUE(catalog_has("off", true));
   EXPECT_EQ(result("user-123", "off"), false);
   create_flag("on", true);
   EXPECT_EQ(result("user-123", "on"), true) << "enabled without a rule: everyone";
 }
 
-TEST_F(EvaluateTest, ChangesAreSeenOnTheNextEvaluation) {
+TEST_F(EvaluateTest, ChangesReachEvaluation) {
   create_flag("switch", true);
   EXPECT_EQ(result("u", "switch"), true);
   set_flag("switch", false);
-  EXPECT_EQ(result("u", "switch"), false) << "kill switch";
+  EXPECT_TRUE(becomes("u", "switch", false)) << "kill switch";
   set_flag("switch", true);
+  EXPECT_TRUE(becomes("u", "switch", true));
   create_rule("switch", kPercent0);
-  EXPECT_EQ(result("u", "switch"), false);
-  auto res = call("DELETE", p.flags.url() + "/flags/switch", admin);
-  ASSERT_EQ(res.status, 204);
-  EXPECT_EQ(result("u", "switch"), false);
+  EXPECT_TRUE(becomes("u", "switch", false));
+  ASSERT_EQ(call("DELETE", p.flags.url() + "/flags/switch", admin).status, 204);
+  EXPECT_TRUE(eventually([&] { return p.evaluation.catalog().size() == 0; }));
+  // (An answer fetched on a miss in the last MISS_CACHE_MS may still be served meanwhile.)
+  EXPECT_TRUE(becomes("u", "switch", false)) << "deleted";
 }
 
 TEST_F(EvaluateTest, PercentageUsesTheOriginalsBuckets) {
   create_flag("enable-new-dashboard", true);
   create_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 50}});
+  EXPECT_TRUE(catalog_has("enable-new-dashboard", true));
   EXPECT_EQ(result("user-123", "enable-new-dashboard"), true) << "bucket 25";
   EXPECT_EQ(result("user-abc", "enable-new-dashboard"), false) << "bucket 71";
   // Fractional percentages: bucket 25 is in at 25.5 and out at 25.
-  ASSERT_EQ(call("PUT", p.targeting.url() + "/rules/enable-new-dashboard", admin,
-                 R"({"rules":{"type":"PERCENTAGE","value":25.5}})")
-                .status,
-            200);
-  EXPECT_EQ(result("user-123", "enable-new-dashboard"), true);
-  ASSERT_EQ(call("PUT", p.targeting.url() + "/rules/enable-new-dashboard", admin,
-                 R"({"rules":{"type":"PERCENTAGE","value":25}})")
-                .status,
-            200);
-  EXPECT_EQ(result("user-123", "enable-new-dashboard"), false);
+  set_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 25.5}});
+  EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", true));
+  set_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 25}});
+  EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", false));
 }
 
 TEST_F(EvaluateTest, UserList) {
   create_flag("beta", true);
   create_rule("beta", {{"type", "USER_LIST"}, {"values", json::array({"alice", "bob@example.com"})}});
+  EXPECT_TRUE(catalog_has("beta", true));
   EXPECT_EQ(result("alice", "beta"), true);
   EXPECT_EQ(result("bob%40example.com", "beta"), true);
   EXPECT_EQ(result("carol", "beta"), false);
   EXPECT_EQ(result("Alice", "beta"), false) << "exact match";
   set_flag("beta", false);
-  EXPECT_EQ(result("alice", "beta"), false);
+  EXPECT_TRUE(becomes("alice", "beta", false));
 }
 
 TEST_F(EvaluateTest, DisabledRuleMeansNoRule) {
@@ -289,25 +410,59 @@ TEST_F(EvaluateTest, DisabledRuleMeansNoRule) {
   create_rule("f", kPercent0, false);
   EXPECT_EQ(result("u", "f"), true);
   ASSERT_EQ(call("PATCH", p.targeting.url() + "/rules/f", admin, R"({"is_enabled":true})").status, 200);
-  EXPECT_EQ(result("u", "f"), false);
+  EXPECT_TRUE(becomes("u", "f", false));
+}
+
+// Deleting a flag deletes its rule (targeting-service follows flag-service): the flag created again
+// under the same name is evaluated without the old targeting.
+TEST_F(EvaluateTest, ARecreatedFlagIsEvaluatedWithoutTheOldRule) {
+  create_flag("beta", true);
+  create_rule("beta", {{"type", "USER_LIST"}, {"values", json::array({"alice"})}});
+  EXPECT_TRUE(catalog_has("beta", true));
+  EXPECT_EQ(result("carol", "beta"), false);
+  ASSERT_EQ(call("DELETE", p.flags.url() + "/flags/beta", admin).status, 204);
+  ASSERT_TRUE(eventually([&] { return call("GET", p.targeting.url() + "/rules/beta", admin).status == 404; }));
+  create_flag("beta", true);
+  EXPECT_TRUE(becomes("carol", "beta", true)) << "the old rule is gone with the old flag";
+  EXPECT_TRUE(catalog_has("beta", false));
 }
 
 TEST_F(EvaluateTest, InvalidQueriesAre400) {
   create_flag("f", true);
   const std::string base = p.evaluation.url() + "/evaluate";
-  for (const std::string& query : std::vector<std::string>{
-           "", "?user_id=u", "?flag_name=f", "?user_id=&flag_name=f",
-           "?user_id=u&flag_name=", "?user_id=u&flag_name=a%2Fb", "?user_id=u&flag_name=a/b",
-           "?user_id=u&flag_name=a+b", "?user_id=u&flag_name=" + std::string(101, 'f'), "?user_id=u&flag_name=%0A",
-           "?user_id=u&flag_name=%25zz", "?user_id=u&flag_name=%zz",
-           "?user_id=" + std::string(257, 'u') + "&flag_name=f", "?user_id=a%0Ab&flag_name=f",
-           "?user_id=%7F&flag_name=f", "?user_id=%FF%FE&flag_name=f", "?user_id=%C0%AF&flag_name=f"}) {
-    SCOPED_TRACE(query);
-    auto res = call("GET", base + query);
+  struct Case {
+    std::string query, code;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"", "missing_parameter"},
+           {"?user_id=u", "missing_parameter"},
+           {"?flag_name=f", "missing_parameter"},
+           {"?user_id=&flag_name=f", "missing_parameter"},
+           {"?user_id=u&flag_name=", "missing_parameter"},
+           {"?user_id=u&flag_name=a%2Fb", "invalid_flag_name"},
+           {"?user_id=u&flag_name=a/b", "invalid_flag_name"},
+           {"?user_id=u&flag_name=a+b", "invalid_flag_name"},
+           {"?user_id=u&flag_name=" + std::string(101, 'f'), "invalid_flag_name"},
+           {"?user_id=u&flag_name=%0A", "invalid_flag_name"},
+           {"?user_id=u&flag_name=%25zz", "invalid_flag_name"},
+           {"?user_id=u&flag_name=%zz", ""},
+           {"?user_id=" + std::string(257, 'u') + "&flag_name=f", "invalid_user_id"},
+           {"?user_id=a%0Ab&flag_name=f", "invalid_user_id"},
+           {"?user_id=%7F&flag_name=f", "invalid_user_id"},
+           {"?user_id=%FF%FE&flag_name=f", "invalid_user_id"},
+           {"?user_id=%C0%AF&flag_name=f", "invalid_user_id"}}) {
+    SCOPED_TRACE(c.query);
+    auto res = call("GET", base + c.query);
     EXPECT_EQ(res.status, 400) << describe(res);
     EXPECT_FALSE(error_of(res).empty()) << res.body;
+    if (!c.code.empty()) {
+      EXPECT_EQ(code_of(res), c.code) << res.body;
+    }
   }
   EXPECT_EQ(result(std::string(256, 'u'), "f"), true) << "256 characters is the limit";
+  EXPECT_EQ(result("%C3%A9" + std::string(255, 'u'), "f"), true) << "characters, not bytes";
+  auto too_long = call("GET", base + "?user_id=%C3%A9" + std::string(256, 'u') + "&flag_name=f");
+  EXPECT_EQ(too_long.status, 400) << describe(too_long);
   EXPECT_EQ(result("u", std::string(100, 'f')), false) << "a 100-character name is valid (and unknown)";
 }
 
@@ -321,34 +476,23 @@ TEST_F(EvaluateTest, UserIdIsEchoedAsValidJson) {
   EXPECT_EQ(j["result"], true);
 }
 
-TEST_F(EvaluateTest, TargetingDownFailsClosedForAFlagNotYetKnown) {
-  create_flag("guarded", true);
-  create_rule("guarded", kPercent0);  // nobody: fail-open would say true
-  create_flag("open", true);          // no rule: everybody, once targeting answers
-  p.targeting.stop();
-  for (int i = 0; i < 20; ++i) {
-    std::string user = "user-" + std::to_string(i);
-    EXPECT_EQ(result(user, "guarded"), false) << user;
-    EXPECT_EQ(result(user, "open"), false) << user << ": the rule cannot be known, so not true";
-  }
-  p.targeting.start();
-  EXPECT_EQ(result("user-1", "guarded"), false);
-  EXPECT_EQ(result("user-1", "open"), true) << "a degraded answer is not remembered";
-}
-
-TEST_F(EvaluateTest, FlagServiceDownAndFlagUnknownIs503) {
-  create_flag("f", true);
+TEST_F(EvaluateTest, KnownFlagsAreServedWhileFlagServiceIsDown) {
+  create_flag("known", true);
+  ASSERT_TRUE(catalog_has("known", false));
   p.flags.stop();
-  auto res = p.evaluation.evaluate("u", "f");
-  EXPECT_EQ(res.status, 503) << describe(res);
-  EXPECT_NE(error_of(res).find("f"), std::string::npos);
+  EXPECT_EQ(result("u", "known"), true) << "from memory";
+  auto unknown = p.evaluation.evaluate("u", "unknown");
+  EXPECT_EQ(unknown.status, 503) << describe(unknown);
+  EXPECT_EQ(code_of(unknown), "flag_unavailable");
+  EXPECT_NE(error_of(unknown).find("unknown"), std::string::npos) << unknown.body;
   p.flags.start();
-  EXPECT_EQ(result("u", "f"), true);
+  EXPECT_EQ(result("u", "unknown"), false) << "an unavailable answer is not remembered";
 }
 
 TEST_F(EvaluateTest, EveryAnswerIsOneEvent) {
   create_flag("counted", true);
   create_rule("counted", {{"type", "USER_LIST"}, {"values", json::array({"user-0", "user-1", "user-2"})}});
+  ASSERT_TRUE(catalog_has("counted", true));
   for (int i = 0; i < 10; ++i) result("user-" + std::to_string(i), "counted");
   ASSERT_TRUE(eventually([&] { return p.analytics.store().recent(std::string("counted"), 100).size() == 10; }));
   auto s = p.analytics.store().summary("counted");
@@ -363,132 +507,6 @@ TEST_F(EvaluateTest, NoKeyNeededByDefault) {
   create_flag("f", true);
   EXPECT_EQ(result("u", "f"), true);
   EXPECT_EQ(result("u", "f", "tm_key_garbage"), true) << "a key is not checked unless required";
-}
-
-// EVALUATE_REQUIRE_KEY=true
-class EvaluateRequireKeyTest : public EvaluateTest {
- protected:
-  EvaluateRequireKeyTest() : EvaluateTest(EvaluationOptions{.require_key = true}) {}
-};
-
-TEST_F(EvaluateRequireKeyTest, AValidKeyIsRequired) {
-  create_flag("f", true);
-  auto none = p.evaluation.evaluate("u", "f");
-  EXPECT_EQ(none.status, 401) << describe(none);
-  auto bad = p.evaluation.evaluate("u", "f", "tm_key_" + std::string(64, 'a'));
-  EXPECT_EQ(bad.status, 401) << describe(bad);
-  EXPECT_EQ(p.evaluation.evaluate("u", "f", kMasterKey).status, 401);
-
-  auto ok = p.evaluation.evaluate("u", "f", kServiceKey);
-  ASSERT_EQ(ok.status, 200) << describe(ok);
-  EXPECT_EQ(ok.body, R"({"flag_name":"f","user_id":"u","result":true})");
-  EXPECT_EQ(p.evaluation.evaluate("u", "f", kServiceKey).status, 200) << "cached verdict";
-  EXPECT_EQ(p.evaluation.evaluate("u", "f", admin).status, 200);
-  EXPECT_EQ(p.evaluation.evaluate("", "f", kServiceKey).status, 400) << "input is checked before the key";
-}
-
-TEST_F(EvaluateRequireKeyTest, AuthDownIs503ForAKeyNotYetChecked) {
-  create_flag("f", true);
-  std::string fresh = p.auth.create_key("fresh");
-  p.auth.stop();
-  auto res = p.evaluation.evaluate("u", "f", fresh);
-  EXPECT_EQ(res.status, 503) << describe(res);
-  EXPECT_EQ(p.evaluation.evaluate("u", "f").status, 401);
-}
-
-// ---------------------------------------------------------------------------------------------
-// GET /evaluate answered from the catalog kept by the feed followers, as in production.
-
-class EvaluateFollowingFeedsTest : public EvaluateTest {
- protected:
-  EvaluateFollowingFeedsTest() : EvaluateTest(EvaluationOptions{.follow_feeds = true}) {}
-
-  // Waits until evaluation answers `expected` (the feeds are asynchronous).
-  bool becomes(const std::string& user, const std::string& flag, bool expected) {
-    return eventually([&] {
-      auto res = p.evaluation.evaluate(user, flag);
-      return res.status == 200 && body_of(res)["result"] == expected;
-    });
-  }
-};
-
-TEST_F(EvaluateFollowingFeedsTest, SeedFlowThroughTheFeeds) {
-  ASSERT_TRUE(eventually([&] { return p.evaluation.catalog().complete(); })) << "both feeds synced";
-  create_rule("test-checkout", kPercent100);
-  create_flag("test-checkout", true);
-  ASSERT_TRUE(eventually([&] { return p.evaluation.catalog().size() == 1; }));
-  auto res = p.evaluation.evaluate("user-123", "test-checkout");
-  ASSERT_EQ(res.status, 200) << describe(res);
-  EXPECT_EQ(res.body, R"({"flag_name":"test-checkout","user_id":"user-123","result":true})");
-}
-
-TEST_F(EvaluateFollowingFeedsTest, KillSwitchAndRuleChangesPropagate) {
-  create_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 50}});
-  create_flag("enable-new-dashboard", true);
-  ASSERT_TRUE(eventually([&] { return p.evaluation.catalog().complete() && p.evaluation.catalog().size() == 1; }));
-  // The two feeds are independent: wait for the rule too.
-  EXPECT_TRUE(becomes("user-abc", "enable-new-dashboard", false)) << "bucket 71 >= 50";
-  EXPECT_EQ(result("user-123", "enable-new-dashboard"), true) << "bucket 25 < 50";
-
-  set_flag("enable-new-dashboard", false);
-  EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", false)) << "kill switch";
-  set_flag("enable-new-dashboard", true);
-  EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", true));
-  ASSERT_EQ(call("PUT", p.targeting.url() + "/rules/enable-new-dashboard", admin, R"({"is_enabled":false})").status,
-            200);
-  EXPECT_TRUE(becomes("user-abc", "enable-new-dashboard", true)) << "rule disabled: everyone";
-  ASSERT_EQ(call("DELETE", p.flags.url() + "/flags/enable-new-dashboard", admin).status, 204);
-  EXPECT_TRUE(eventually([&] { return p.evaluation.catalog().size() == 0; }));
-  EXPECT_EQ(result("user-abc", "enable-new-dashboard"), false) << "deleted";
-}
-
-TEST_F(EvaluateFollowingFeedsTest, KnownFlagsAreServedWhileFlagServiceIsDown) {
-  create_flag("known", true);
-  ASSERT_TRUE(eventually([&] { return p.evaluation.catalog().complete() && p.evaluation.catalog().size() == 1; }));
-  p.flags.stop();
-  EXPECT_EQ(result("u", "known"), true) << "from memory";
-  auto unknown = p.evaluation.evaluate("u", "unknown");
-  EXPECT_EQ(unknown.status, 503) << describe(unknown);
-}
-
-// The catalog is not complete while targeting-service is down from the start: flags known from
-// the flag feed must not be answered "no rule, everyone".
-TEST(EvaluateTargetingDownAtStartTest, FailsClosedUntilTheRulesAreKnown) {
-  TempDir dir;
-  AuthService auth(dir);
-  FlagService flags(dir, auth.url());
-  TargetingService targeting(dir, auth.url());
-  AnalyticsService analytics(dir, auth.url());
-  auto post = [&](const std::string& url, const json& body) {
-    auto res = call("POST", url, kServiceKey, body.dump());
-    ASSERT_EQ(res.status, 201) << describe(res);
-  };
-  post(targeting.url() + "/rules", {{"flag_name", "guarded"}, {"rules", kPercent0}});
-  post(flags.url() + "/flags", {{"name", "guarded"}, {"is_enabled", true}});
-  post(flags.url() + "/flags", {{"name", "open"}, {"is_enabled", true}});
-  targeting.stop();
-
-  EvaluationService evaluation(dir, auth.url(), flags.url(), targeting.url(), analytics.url(),
-                               EvaluationOptions{.follow_feeds = true});
-  ASSERT_TRUE(eventually([&] { return evaluation.catalog().size() == 2; })) << "the flag feed was applied";
-  EXPECT_FALSE(evaluation.catalog().complete());
-  for (int i = 0; i < 20; ++i) {
-    std::string user = "user-" + std::to_string(i);
-    for (std::string flag : {"guarded", "open"}) {
-      auto res = evaluation.evaluate(user, flag);
-      ASSERT_EQ(res.status, 200) << describe(res);
-      EXPECT_EQ(body_of(res)["result"], false) << flag << " for " << user;
-    }
-  }
-
-  targeting.start();
-  ASSERT_TRUE(eventually([&] { return evaluation.catalog().complete(); }, 15000ms)) << "rules feed resumed";
-  EXPECT_EQ(body_of(evaluation.evaluate("user-1", "guarded"))["result"], false);
-  EXPECT_EQ(body_of(evaluation.evaluate("user-1", "open"))["result"], true);
-
-  flags.close_feed();
-  targeting.close_feed();
-  evaluation.stop();
 }
 
 // "." and ".." cannot be addressed in a URL path (clients resolve /flags/.. to /): they are not
@@ -507,6 +525,87 @@ TEST_F(EvaluateTest, RepliesAreJson) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.content_type, "application/json");
   EXPECT_FALSE(error_of(bad).empty()) << bad.body;
+}
+
+// EVALUATE_REQUIRE_KEY=true
+class EvaluateRequireKeyTest : public EvaluateTest {
+ protected:
+  EvaluateRequireKeyTest() : EvaluateTest([](EvaluationConfig& c) { c.require_key = true; }) {}
+};
+
+TEST_F(EvaluateRequireKeyTest, AValidKeyWithTheEvaluateScopeIsRequired) {
+  create_flag("f", true);
+  auto none = p.evaluation.evaluate("u", "f");
+  EXPECT_EQ(none.status, 401) << describe(none);
+  EXPECT_EQ(code_of(none), "missing_key");
+  auto bad = p.evaluation.evaluate("u", "f", "tm_key_" + std::string(64, 'a'));
+  EXPECT_EQ(bad.status, 401) << describe(bad);
+  EXPECT_EQ(code_of(bad), "invalid_key");
+  EXPECT_EQ(p.evaluation.evaluate("u", "f", kMasterKey).status, 401);
+  std::string reader = p.auth.create_key("reader", {"read"});
+  auto unscoped = p.evaluation.evaluate("u", "f", reader);
+  EXPECT_EQ(unscoped.status, 403) << describe(unscoped);
+  EXPECT_EQ(code_of(unscoped), "missing_scope");
+  EXPECT_EQ(code_of(p.evaluation.evaluate("u", "f", reader)), "missing_scope") << "cached verdict";
+
+  auto ok = p.evaluation.evaluate("u", "f", kServiceKey);
+  ASSERT_EQ(ok.status, 200) << describe(ok);
+  EXPECT_EQ(ok.body, R"({"flag_name":"f","user_id":"u","result":true})");
+  EXPECT_EQ(p.evaluation.evaluate("u", "f", kServiceKey).status, 200) << "cached verdict";
+  EXPECT_EQ(p.evaluation.evaluate("u", "f", admin).status, 200);
+  EXPECT_EQ(p.evaluation.evaluate("", "f", kServiceKey).status, 400) << "with a key, the input is checked";
+  auto keyless = p.evaluation.evaluate("", "f");
+  EXPECT_EQ(keyless.status, 401) << "the key is checked first: " << describe(keyless);
+}
+
+TEST_F(EvaluateRequireKeyTest, AuthDownIs503ForAKeyNotYetCheckedButTheServiceKeyWorks) {
+  create_flag("f", true);
+  std::string fresh = p.auth.create_key("fresh");
+  p.auth.stop();
+  auto res = p.evaluation.evaluate("u", "f", fresh);
+  EXPECT_EQ(res.status, 503) << describe(res);
+  EXPECT_EQ(code_of(res), "auth_unavailable");
+  EXPECT_EQ(p.evaluation.evaluate("u", "f").status, 401);
+  auto service = p.evaluation.evaluate("u", "f", kServiceKey);
+  EXPECT_EQ(service.status, 200) << "checked locally: " << describe(service);
+}
+
+// The catalog is not complete while targeting-service is down from the start: flags known from
+// the flag feed must not be answered "no rule, everyone"; each is fetched, and a rule that cannot
+// be read fails closed.
+TEST(EvaluateTargetingDownAtStartTest, FailsClosedUntilTheRulesAreKnown) {
+  TempDir dir;
+  AuthService auth(dir);
+  FlagService flags(dir, auth.url());
+  TargetingService targeting(dir, auth.url(), flags.url());
+  AnalyticsService analytics(dir, auth.url());
+  flags.create("guarded");
+  flags.create("open");
+  auto rule = call("POST", targeting.url() + "/rules", kServiceKey,
+                   json{{"flag_name", "guarded"}, {"rules", kPercent0}}.dump());
+  ASSERT_EQ(rule.status, 201) << describe(rule);
+  targeting.stop();
+
+  EvaluationService evaluation(dir, auth.url(), flags.url(), targeting.url(), analytics.url());
+  ASSERT_TRUE(eventually([&] { return evaluation.catalog().size() == 2; })) << "the flag feed was applied";
+  EXPECT_FALSE(evaluation.catalog().complete());
+  EXPECT_EQ(call("GET", evaluation.url() + "/ready").status, 503);
+  for (int i = 0; i < 20; ++i) {
+    std::string user = "user-" + std::to_string(i);
+    for (std::string flag : {"guarded", "open"}) {
+      auto res = evaluation.evaluate(user, flag);
+      ASSERT_EQ(res.status, 200) << describe(res);
+      EXPECT_EQ(body_of(res)["result"], false) << flag << " for " << user;
+    }
+  }
+
+  targeting.start();
+  ASSERT_TRUE(eventually([&] { return evaluation.catalog().complete(); }, 15000ms)) << "rules feed resumed";
+  EXPECT_EQ(body_of(evaluation.evaluate("user-1", "guarded"))["result"], false);
+  EXPECT_EQ(body_of(evaluation.evaluate("user-1", "open"))["result"], true);
+
+  flags.stop();  // answers the followers' parked polls, so that evaluation stops at once
+  targeting.stop();
 }
 
 }  // namespace

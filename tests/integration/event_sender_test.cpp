@@ -1,15 +1,17 @@
-// evaluation-service's EventSender against a real analytics-service: delivery, the disk spool while
-// analytics is down, draining it when analytics is back on the same port, and the spool surviving
-// a stop.
+// evaluation-service's EventSender with its HTTP transport (HttpEventPublisher) against a real
+// analytics-service: delivery, the disk spool while analytics is down, draining it when analytics
+// is back on the same port, and the spool surviving a stop.
 #include <set>
 
+#include "evaluation-service/http_publisher.hpp"
 #include "harness.hpp"
 
 namespace itest {
 namespace {
 
-using toggle::evaluation::Event;
+using toggle::Event;
 using toggle::evaluation::EventSender;
+using toggle::evaluation::HttpEventPublisher;
 using toggle::evaluation::SenderOptions;
 
 constexpr const char* kFlag = "sender-flag";
@@ -22,11 +24,16 @@ class EventSenderTest : public ::testing::Test {
   std::string spool_dir = dir.file("spool");
 
   SenderOptions options(std::chrono::milliseconds flush_interval = 20ms, std::size_t batch_size = 50) {
-    SenderOptions o{analytics.url(), kServiceKey, spool_dir};
+    SenderOptions o;
+    o.spool_dir = spool_dir;
     o.batch_size = batch_size;
     o.flush_interval = flush_interval;
     o.timeout = 2000ms;
     return o;
+  }
+  // A sender posting to analytics with the service key, as evaluation-service's is.
+  std::unique_ptr<EventSender> make_sender(SenderOptions o) {
+    return std::make_unique<EventSender>(std::move(o), std::make_unique<HttpEventPublisher>(analytics.url(), kServiceKey));
   }
 
   // `n` events with fresh ids; their ids are added to `ids`.
@@ -70,13 +77,13 @@ class EventSenderTest : public ::testing::Test {
 };
 
 TEST_F(EventSenderTest, EventsAreDelivered) {
-  EventSender sender(options());
-  sender.start();
+  auto sender = make_sender(options());
+  sender->start();
   std::set<std::string> ids;
-  for (auto& e : make_events(120, ids)) sender.emit(std::move(e));
+  for (auto& e : make_events(120, ids)) sender->emit(std::move(e));
   ASSERT_TRUE(eventually([&] { return stored_set() == ids; })) << "stored " << stored_ids().size() << " of 120";
   EXPECT_EQ(stored_ids().size(), 120u);
-  EXPECT_EQ(sender.spooled_files(), 0u);
+  EXPECT_EQ(sender->spooled_files(), 0u);
   EXPECT_TRUE(spool_files().empty());
   auto s = analytics.store().summary(kFlag);
   EXPECT_EQ(s.true_count, 40);
@@ -86,25 +93,25 @@ TEST_F(EventSenderTest, EventsAreDelivered) {
   auto one = analytics.store().recent(std::string(kFlag), 10000);
   ASSERT_FALSE(one.empty());
   EXPECT_TRUE(is_iso8601_utc(one[0].timestamp));
-  sender.stop(1000ms);
+  sender->stop(1000ms);
 }
 
 TEST_F(EventSenderTest, SpoolsWhileAnalyticsIsDownAndDrainsItOnceWhenItIsBack) {
-  EventSender sender(options());
-  sender.start();
+  auto sender = make_sender(options());
+  sender->start();
   std::set<std::string> before, during, after;
-  for (auto& e : make_events(30, before)) sender.emit(std::move(e));
+  for (auto& e : make_events(30, before)) sender->emit(std::move(e));
   ASSERT_TRUE(eventually([&] { return stored_set() == before; }));
 
   analytics.stop();
-  for (auto& e : make_events(75, during)) sender.emit(std::move(e));
+  for (auto& e : make_events(75, during)) sender->emit(std::move(e));
   ASSERT_TRUE(eventually([&] { return spooled_ids() == during; }))
       << "spooled " << spooled_ids().size() << " of 75 events";
-  EXPECT_GT(sender.spooled_files(), 0u);
-  EXPECT_EQ(sender.spooled_files(), spool_files().size());
+  EXPECT_GT(sender->spooled_files(), 0u);
+  EXPECT_EQ(sender->spooled_files(), spool_files().size());
 
   // Events emitted while the spool is not empty queue behind it, on disk, to keep their order.
-  for (auto& e : make_events(10, during)) sender.emit(std::move(e));
+  for (auto& e : make_events(10, during)) sender->emit(std::move(e));
   ASSERT_TRUE(eventually([&] { return spooled_ids() == during; }));
 
   analytics.start();  // same port, same database
@@ -112,12 +119,12 @@ TEST_F(EventSenderTest, SpoolsWhileAnalyticsIsDownAndDrainsItOnceWhenItIsBack) {
   all.insert(during.begin(), during.end());
   ASSERT_TRUE(eventually([&] { return stored_set() == all; }, 20000ms))
       << "stored " << stored_set().size() << " of " << all.size() << "; spool files left: " << spool_files().size();
-  EXPECT_TRUE(eventually([&] { return spool_files().empty() && sender.spooled_files() == 0; }));
+  EXPECT_TRUE(eventually([&] { return spool_files().empty() && sender->spooled_files() == 0; }));
 
-  for (auto& e : make_events(20, after)) sender.emit(std::move(e));
+  for (auto& e : make_events(20, after)) sender->emit(std::move(e));
   all.insert(after.begin(), after.end());
   ASSERT_TRUE(eventually([&] { return stored_set() == all; }));
-  sender.stop(1000ms);
+  sender->stop(1000ms);
 
   auto ids = stored_ids();
   EXPECT_EQ(ids.size(), all.size()) << "every event stored exactly once";
@@ -131,32 +138,32 @@ TEST_F(EventSenderTest, StopWithAnalyticsDownSpoolsTheBufferForTheNextSender) {
   std::set<std::string> ids;
   {
     // A long flush interval keeps the events in memory until stop().
-    EventSender sender(options(60000ms, 1000));
-    sender.start();
-    for (auto& e : make_events(40, ids)) sender.emit(std::move(e));
+    auto sender = make_sender(options(60000ms, 1000));
+    sender->start();
+    for (auto& e : make_events(40, ids)) sender->emit(std::move(e));
     EXPECT_TRUE(spool_files().empty()) << "nothing is written before stop()";
-    sender.stop(500ms);
+    sender->stop(500ms);
     EXPECT_EQ(spooled_ids(), ids) << "stop() left the undelivered events in the spool";
-    EXPECT_GT(sender.spooled_files(), 0u);
+    EXPECT_GT(sender->spooled_files(), 0u);
   }
   EXPECT_EQ(spooled_ids(), ids) << "the spool survives the sender";
 
   analytics.start();
-  EventSender next(options());
-  next.start();
+  auto next = make_sender(options());
+  next->start();
   ASSERT_TRUE(eventually([&] { return stored_set() == ids; }, 15000ms))
       << "the new sender delivered " << stored_set().size() << " of " << ids.size();
   EXPECT_TRUE(eventually([&] { return spool_files().empty(); }));
-  next.stop(1000ms);
+  next->stop(1000ms);
   EXPECT_EQ(stored_ids().size(), ids.size());
 }
 
 TEST_F(EventSenderTest, StopWithAnalyticsUpDeliversTheBuffer) {
   std::set<std::string> ids;
-  EventSender sender(options(60000ms, 1000));
-  sender.start();
-  for (auto& e : make_events(25, ids)) sender.emit(std::move(e));
-  sender.stop(2000ms);
+  auto sender = make_sender(options(60000ms, 1000));
+  sender->start();
+  for (auto& e : make_events(25, ids)) sender->emit(std::move(e));
+  sender->stop(2000ms);
   EXPECT_EQ(stored_set(), ids);
   EXPECT_TRUE(spool_files().empty());
 }
@@ -167,13 +174,13 @@ TEST_F(EventSenderTest, LeftoverTemporaryFilesAreRemovedAtStart) {
     std::ofstream partial(fs::path(spool_dir) / "00000000000000000001-00000000.json.tmp");
     partial << "[{\"event_id\":";
   }
-  EventSender sender(options());
-  sender.start();
+  auto sender = make_sender(options());
+  sender->start();
   EXPECT_FALSE(fs::exists(fs::path(spool_dir) / "00000000000000000001-00000000.json.tmp"));
   std::set<std::string> ids;
-  for (auto& e : make_events(5, ids)) sender.emit(std::move(e));
+  for (auto& e : make_events(5, ids)) sender->emit(std::move(e));
   ASSERT_TRUE(eventually([&] { return stored_set() == ids; }));
-  sender.stop(1000ms);
+  sender->stop(1000ms);
 }
 
 // Regression (fixed; services/evaluation-service/event_sender.cpp, EventSender::run/stop): stop(deadline) wakes
@@ -187,12 +194,12 @@ TEST_F(EventSenderTest, StopKeepsItsDeadlineWhenAnalyticsIsSlow) {
 
   SenderOptions o = options(60000ms, 1000);
   o.timeout = 3000ms;
-  EventSender sender(o);
-  sender.start();
+  auto sender = make_sender(o);
+  sender->start();
   std::set<std::string> ids;
-  for (auto& e : make_events(5, ids)) sender.emit(std::move(e));
+  for (auto& e : make_events(5, ids)) sender->emit(std::move(e));
   auto started = std::chrono::steady_clock::now();
-  sender.stop(200ms);
+  sender->stop(200ms);
   auto took = std::chrono::steady_clock::now() - started;
   lock->exec("ROLLBACK");
   EXPECT_LT(took, 2000ms) << "stop(200ms) took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()

@@ -1,7 +1,8 @@
-// flag-service: FlagStore on a real SQLite file, and the HTTP API served in-process behind a real
-// auth-service.
+// flag-service: FlagStore on a real SQLite file (and a PostgreSQL database), and the real App served
+// in-process behind a real auth-service.
 #include <future>
 #include <set>
+#include <tuple>
 
 #include "harness.hpp"
 
@@ -20,7 +21,7 @@ class FlagStoreTest : public ::testing::TestWithParam<Backend> {
   TempDir dir;
   TestDatabase database{GetParam(), dir, "flags"};
   std::unique_ptr<toggle::sql::Database> db = database.open();
-  FlagStore store{*db};
+  FlagStore store{*db, database.url()};
 };
 INSTANTIATE_TEST_SUITE_P(On, FlagStoreTest, kBackends, backend_name);
 
@@ -56,14 +57,15 @@ TEST_P(FlagStoreTest, CreateGetListRemove) {
 
 TEST_P(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
   store.create("dup", "original", true);
-  std::int64_t version = store.version();
+  std::int64_t version = store.feed().version();
   try {
     store.create("dup", "other", false);
     FAIL() << "duplicate accepted";
-  } catch (const toggle::sql::Error& e) {
+  } catch (const toggle::Error& e) {
     EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
+    EXPECT_EQ(e.code(), "flag_exists");
   }
-  EXPECT_EQ(store.version(), version) << "a failed write must not advance the version";
+  EXPECT_EQ(store.feed().version(), version) << "a failed write must not advance the version";
   EXPECT_EQ(store.get("dup")->description, "original");
 }
 
@@ -91,107 +93,109 @@ TEST_P(FlagStoreTest, UpdateIsPartial) {
 }
 
 TEST_P(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
-  std::int64_t v0 = store.version();
+  std::int64_t v0 = store.feed().version();
   auto a = store.create("a", "", false);
   EXPECT_GT(a.version, v0);
-  EXPECT_EQ(store.version(), a.version);
+  EXPECT_EQ(store.feed().version(), a.version);
+  EXPECT_EQ(store.feed().feed().version(), a.version) << "published to the change feed";
   auto updated = store.update("a", FlagUpdate{std::nullopt, true});
   EXPECT_GT(updated->version, a.version);
   auto b = store.create("b", "", false);
   EXPECT_GT(b.version, updated->version);
-  auto removed = store.remove("a");
-  ASSERT_TRUE(removed);
-  EXPECT_GT(*removed, b.version);
-  EXPECT_EQ(store.version(), *removed);
+  ASSERT_TRUE(store.remove("a"));
+  std::int64_t removed = store.feed().version();
+  EXPECT_GT(removed, b.version);
+  EXPECT_EQ(store.feed().feed().version(), removed) << "a deletion is published too";
   auto recreated = store.create("a", "again", true);
-  EXPECT_GT(recreated.version, *removed);
+  EXPECT_GT(recreated.version, removed);
   EXPECT_FALSE(store.update("missing", FlagUpdate{"x", std::nullopt}));
   EXPECT_FALSE(store.remove("missing"));
-  EXPECT_EQ(store.version(), recreated.version) << "writes that change nothing do not advance the version";
+  EXPECT_EQ(store.feed().version(), recreated.version) << "writes that change nothing do not advance the version";
+  EXPECT_EQ(store.feed().feed().version(), recreated.version);
 }
 
 TEST_P(FlagStoreTest, ChangesSinceIsFullWhenTheReaderCannotResume) {
   store.create("a", "", true);
   store.create("b", "", false);
-  std::string epoch = store.epoch();
-  std::int64_t version = store.version();
+  std::string epoch = store.feed().epoch();
+  std::int64_t version = store.feed().version();
   EXPECT_FALSE(epoch.empty());
 
-  auto from_zero = store.changes_since(0, epoch);
-  EXPECT_TRUE(from_zero.full);
-  EXPECT_EQ(from_zero.epoch, epoch);
-  EXPECT_EQ(from_zero.version, version);
-  ASSERT_EQ(from_zero.flags.size(), 2u);
-  EXPECT_EQ(from_zero.flags[0].name, "a");
-  EXPECT_TRUE(from_zero.deleted.empty());
+  json from_zero = changes_since(store.feed(), 0, epoch);
+  EXPECT_EQ(from_zero["full"], true);
+  EXPECT_EQ(from_zero["epoch"], epoch);
+  EXPECT_EQ(from_zero["version"], version);
+  ASSERT_EQ(from_zero["flags"].size(), 2u);
+  EXPECT_EQ(from_zero["flags"][0]["name"], "a");
+  EXPECT_TRUE(from_zero["deleted"].empty());
 
-  auto other_epoch = store.changes_since(version, "0123456789abcdef");
-  EXPECT_TRUE(other_epoch.full) << "another history: resync in full";
-  EXPECT_EQ(other_epoch.flags.size(), 2u);
+  json other_epoch = changes_since(store.feed(), version, "0123456789abcdef");
+  EXPECT_EQ(other_epoch["full"], true) << "another history: resync in full";
+  EXPECT_EQ(other_epoch["flags"].size(), 2u);
 
-  auto future = store.changes_since(version + 10, epoch);
-  EXPECT_TRUE(future.full) << "a version this history never reached: resync in full";
-  EXPECT_EQ(future.flags.size(), 2u);
+  json future = changes_since(store.feed(), version + 10, epoch);
+  EXPECT_EQ(future["full"], true) << "a version this history never reached: resync in full";
+  EXPECT_EQ(future["flags"].size(), 2u);
 
-  auto current = store.changes_since(version, epoch);
-  EXPECT_FALSE(current.full);
-  EXPECT_TRUE(current.flags.empty());
-  EXPECT_TRUE(current.deleted.empty());
+  json current = changes_since(store.feed(), version, epoch);
+  EXPECT_EQ(current["full"], false);
+  EXPECT_TRUE(current["flags"].empty());
+  EXPECT_TRUE(current["deleted"].empty());
 }
 
 TEST_P(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
   store.create("kept", "", false);
   store.create("updated", "", false);
   store.create("deleted", "", true);
-  std::string epoch = store.epoch();
-  std::int64_t seen = store.version();
+  std::string epoch = store.feed().epoch();
+  std::int64_t seen = store.feed().version();
 
   store.update("updated", FlagUpdate{std::nullopt, true});
   store.remove("deleted");
   store.create("created", "new", true);
 
-  auto delta = store.changes_since(seen, epoch);
-  EXPECT_FALSE(delta.full);
-  EXPECT_EQ(delta.version, store.version());
+  json delta = changes_since(store.feed(), seen, epoch);
+  EXPECT_EQ(delta["full"], false);
+  EXPECT_EQ(delta["version"], store.feed().version());
   std::set<std::string> names;
-  for (const auto& f : delta.flags) names.insert(f.name);
+  for (const auto& f : delta["flags"]) names.insert(f["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"updated", "created"}));
-  for (const auto& f : delta.flags) {
-    EXPECT_GT(f.version, seen);
-    if (f.name == "updated") {
-      EXPECT_TRUE(f.is_enabled);
+  for (const auto& f : delta["flags"]) {
+    if (f["name"] == "updated") {
+      EXPECT_EQ(f["is_enabled"], true);
     }
   }
-  EXPECT_EQ(delta.deleted, std::vector<std::string>{"deleted"});
+  EXPECT_EQ(delta["deleted"], json::array({"deleted"}));
 
   // A deleted name created again is a change, not a deletion.
-  std::int64_t before_recreate = store.version();
+  std::int64_t before_recreate = store.feed().version();
   store.create("deleted", "back", false);
-  auto again = store.changes_since(seen, epoch);
-  EXPECT_TRUE(again.deleted.empty()) << "the name exists again";
+  json again = changes_since(store.feed(), seen, epoch);
+  EXPECT_TRUE(again["deleted"].empty()) << "the name exists again";
   names.clear();
-  for (const auto& f : again.flags) names.insert(f.name);
+  for (const auto& f : again["flags"]) names.insert(f["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"updated", "created", "deleted"}));
-  auto latest = store.changes_since(before_recreate, epoch);
-  ASSERT_EQ(latest.flags.size(), 1u);
-  EXPECT_EQ(latest.flags[0].name, "deleted");
-  EXPECT_EQ(latest.flags[0].description, "back");
+  json latest = changes_since(store.feed(), before_recreate, epoch);
+  ASSERT_EQ(latest["flags"].size(), 1u);
+  EXPECT_EQ(latest["flags"][0]["name"], "deleted");
+  EXPECT_EQ(latest["flags"][0]["description"], "back");
 }
 
 TEST_P(FlagStoreTest, TheEpochOfADatabaseSurvivesAReopenAndDiffersBetweenDatabases) {
   store.create("a", "", true);
-  std::string epoch = store.epoch();
-  std::int64_t version = store.version();
+  std::string epoch = store.feed().epoch();
+  std::int64_t version = store.feed().version();
   db.reset();
   auto reopened = database.open();
-  FlagStore again(*reopened);
-  EXPECT_EQ(again.epoch(), epoch);
-  EXPECT_EQ(again.version(), version);
+  FlagStore again(*reopened, database.url());
+  EXPECT_EQ(again.feed().epoch(), epoch);
+  EXPECT_EQ(again.feed().version(), version);
+  EXPECT_EQ(again.feed().feed().version(), version) << "the feed starts at the stored version";
 
   TestDatabase other_database(GetParam(), dir, "other");
   auto other_db = other_database.open();
-  FlagStore other(*other_db);
-  EXPECT_NE(other.epoch(), epoch);
+  FlagStore other(*other_db, other_database.url());
+  EXPECT_NE(other.feed().epoch(), epoch);
 }
 
 // A file written before each feed had its own change-log tables (change_version, tombstones,
@@ -216,14 +220,14 @@ TEST(FlagStoreUpgradeTest, AFileFromBeforeScopedChangeLogsKeepsItsHistory) {
       INSERT INTO tombstones VALUES ('gone', 7);)");
   }
   auto db = toggle::sql::open_sqlite(dir.file("flags.db"));
-  FlagStore store(*db);
-  EXPECT_EQ(store.epoch(), "feedfacefeedface");
-  EXPECT_EQ(store.version(), 7);
-  auto delta = store.changes_since(5, "feedfacefeedface");
-  EXPECT_FALSE(delta.full);
-  ASSERT_EQ(delta.flags.size(), 1u);
-  EXPECT_EQ(delta.flags[0].name, "kept");
-  EXPECT_EQ(delta.deleted, std::vector<std::string>{"gone"});
+  FlagStore store(*db, "sqlite:" + dir.file("flags.db"));
+  EXPECT_EQ(store.feed().epoch(), "feedfacefeedface");
+  EXPECT_EQ(store.feed().version(), 7);
+  json delta = changes_since(store.feed(), 5, "feedfacefeedface");
+  EXPECT_EQ(delta["full"], false);
+  ASSERT_EQ(delta["flags"].size(), 1u);
+  EXPECT_EQ(delta["flags"][0]["name"], "kept");
+  EXPECT_EQ(delta["deleted"], json::array({"gone"}));
   EXPECT_EQ(store.create("new", "", true).version, 8);
   auto applied = db->exec("SELECT component, version FROM schema_migrations ORDER BY version").rows;
   ASSERT_EQ(applied.size(), 2u);
@@ -296,7 +300,10 @@ TEST_P(FlagApiTest, CrudLifecycle) {
   auto del = req("DELETE", "/flags/new-checkout");
   EXPECT_EQ(del.status, 204) << describe(del);
   EXPECT_TRUE(del.body.empty());
-  EXPECT_EQ(req("GET", "/flags/new-checkout").status, 404);
+  auto gone = req("GET", "/flags/new-checkout");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(code_of(gone), "flag_not_found");
+  EXPECT_NE(error_of(gone).find("new-checkout"), std::string::npos) << gone.body;
   EXPECT_EQ(req("DELETE", "/flags/new-checkout").status, 404);
   EXPECT_EQ(req("PUT", "/flags/new-checkout", R"({"is_enabled":true})").status, 404);
   EXPECT_EQ(req("PATCH", "/flags/new-checkout", R"({"is_enabled":true})").status, 404);
@@ -307,6 +314,7 @@ TEST_P(FlagApiTest, DuplicateNameIs409) {
   ASSERT_EQ(create("dup", true, "first").status, 201);
   auto again = create("dup", false, "second");
   EXPECT_EQ(again.status, 409) << describe(again);
+  EXPECT_EQ(code_of(again), "flag_exists");
   EXPECT_NE(error_of(again).find("dup"), std::string::npos);
   EXPECT_EQ(body_of(req("GET", "/flags/dup"))["description"], "first");
 }
@@ -318,6 +326,7 @@ TEST_P(FlagApiTest, InvalidNamesAre400) {
     SCOPED_TRACE(name);
     auto res = create(name);
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), name.empty() ? "missing_field" : "invalid_flag_name") << res.body;
   }
   EXPECT_EQ(create(longest).status, 201);
   EXPECT_EQ(create("Aa0_.-").status, 201);
@@ -326,7 +335,9 @@ TEST_P(FlagApiTest, InvalidNamesAre400) {
   for (const std::string& path :
        std::vector<std::string>{"/flags/a%2Fb", "/flags/a%20b", "/flags/" + std::string(101, 'x'), "/flags/%zz"}) {
     SCOPED_TRACE(path);
-    EXPECT_EQ(req("GET", path).status, 400);
+    auto res = req("GET", path);
+    EXPECT_EQ(res.status, 400);
+    EXPECT_TRUE(code_of(res) == "invalid_flag_name" || code_of(res) == "invalid_path") << res.body;
     EXPECT_EQ(req("PUT", path, R"({"is_enabled":true})").status, 400);
     EXPECT_EQ(req("DELETE", path).status, 400);
   }
@@ -361,7 +372,9 @@ TEST_P(FlagApiTest, FieldTypesAndLengthsAreChecked) {
 TEST_P(FlagApiTest, MalformedBodiesAre400) {
   for (std::string body : {"{", "[]", "null", "\"x\"", "", "{\"name\":\"f\",}"}) {
     SCOPED_TRACE(body);
-    EXPECT_EQ(req("POST", "/flags", body).status, 400);
+    auto res = req("POST", "/flags", body);
+    EXPECT_EQ(res.status, 400);
+    EXPECT_EQ(code_of(res), "invalid_json") << res.body;
   }
   ASSERT_EQ(create("f").status, 201);
   for (std::string body : {"{", "[]", ""}) {
@@ -400,8 +413,12 @@ TEST_P(FlagApiTest, EveryRouteNeedsAValidKey) {
                                      {"GET", "/changes", ""}};
   for (const auto& r : routes) {
     SCOPED_TRACE(r.method + " " + r.path);
-    EXPECT_EQ(call(r.method, flags.url() + r.path, "", r.body).status, 401);
-    EXPECT_EQ(call(r.method, flags.url() + r.path, "tm_key_" + std::string(64, 'f'), r.body).status, 401);
+    auto none = call(r.method, flags.url() + r.path, "", r.body);
+    EXPECT_EQ(none.status, 401);
+    EXPECT_EQ(code_of(none), "missing_key");
+    auto wrong = call(r.method, flags.url() + r.path, "tm_key_" + std::string(64, 'f'), r.body);
+    EXPECT_EQ(wrong.status, 401);
+    EXPECT_EQ(code_of(wrong), "invalid_key");
     EXPECT_EQ(call(r.method, flags.url() + r.path, kMasterKey, r.body).status, 401) << "the master key is no API key";
   }
   // Checked before the body is read: no key and a bad body is still 401.
@@ -413,10 +430,38 @@ TEST_P(FlagApiTest, EveryRouteNeedsAValidKey) {
 
 TEST_P(FlagApiTest, RevokedKeyIsRefused) {
   std::string doomed = auth.create_key("doomed");
-  auto keys = body_of(call("GET", auth.url() + "/admin/keys", kMasterKey));
-  std::int64_t id = keys.back()["id"].get<std::int64_t>();
-  ASSERT_EQ(call("DELETE", auth.url() + "/admin/keys/" + std::to_string(id), kMasterKey).status, 204);
+  auth.revoke_key("doomed");
   EXPECT_EQ(call("GET", flags.url() + "/flags", doomed).status, 401);
+}
+
+// Scopes: `read` reads, `write` writes; a valid key without the route's scope is 403.
+TEST_P(FlagApiTest, AKeyOnlyDoesWhatItsScopesAllow) {
+  ASSERT_EQ(create("f", true).status, 201);
+  std::string reader = auth.create_key("reader", {"read"});
+  EXPECT_EQ(call("GET", flags.url() + "/flags", reader).status, 200);
+  EXPECT_EQ(call("GET", flags.url() + "/flags/f", reader).status, 200);
+  EXPECT_EQ(call("GET", flags.url() + "/changes?since=0", reader).status, 200);
+  for (const auto& [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"POST", "/flags", R"({"name":"g"})"},
+           {"PUT", "/flags/f", R"({"is_enabled":false})"},
+           {"PATCH", "/flags/f", R"({"is_enabled":false})"},
+           {"DELETE", "/flags/f", ""}}) {
+    SCOPED_TRACE(method + " " + path);
+    auto res = call(method, flags.url() + path, reader, body);
+    EXPECT_EQ(res.status, 403) << describe(res);
+    EXPECT_EQ(code_of(res), "missing_scope");
+    EXPECT_NE(error_of(res).find("write"), std::string::npos) << res.body;
+  }
+  EXPECT_EQ(body_of(req("GET", "/flags/f"))["is_enabled"], true) << "nothing changed";
+  EXPECT_EQ(req("GET", "/flags/g").status, 404);
+
+  std::string writer = auth.create_key("writer", {"write"});
+  EXPECT_EQ(call("PUT", flags.url() + "/flags/f", writer, R"({"is_enabled":false})").status, 200);
+  auto read = call("GET", flags.url() + "/flags", writer);
+  EXPECT_EQ(read.status, 403) << "write does not imply read: " << describe(read);
+  std::string events_only = auth.create_key("events-only", {"events"});
+  EXPECT_EQ(call("GET", flags.url() + "/flags", events_only).status, 403);
+  EXPECT_EQ(call("GET", flags.url() + "/changes", events_only).status, 403);
 }
 
 TEST_P(FlagApiTest, AuthServiceDownIs503Not401) {
@@ -424,9 +469,14 @@ TEST_P(FlagApiTest, AuthServiceDownIs503Not401) {
   auth.stop();
   auto res = call("GET", flags.url() + "/flags", fresh);
   EXPECT_EQ(res.status, 503) << describe(res);
+  EXPECT_EQ(code_of(res), "auth_unavailable");
   EXPECT_NE(error_of(res).find("auth"), std::string::npos) << res.body;
   EXPECT_EQ(call("POST", flags.url() + "/flags", fresh, R"({"name":"x"})").status, 503);
   EXPECT_EQ(call("GET", flags.url() + "/flags", "").status, 401) << "no key at all needs no auth-service";
+  // The service key is still accepted, checked locally: service-to-service calls survive.
+  auto service = call("POST", flags.url() + "/flags", kServiceKey, R"({"name":"during-the-outage"})");
+  EXPECT_EQ(service.status, 201) << describe(service);
+  EXPECT_EQ(call("GET", flags.url() + "/flags/during-the-outage", kServiceKey).status, 200);
 
   auth.start();
   auto back = call("GET", flags.url() + "/flags", fresh);

@@ -1,67 +1,75 @@
-// Shared set-up for the integration tests: each service's real store on an SQLite file in a fresh
-// temporary directory (or, with Backend::postgres, a fresh database on the test run's real
-// PostgreSQL server, tests/support/postgres_server.hpp), and its real routes served over HTTP by a
-// toggle::Server bound to 127.0.0.1 on a free port. Services that need another one (every key check goes to
-// auth-service; evaluation needs flag, targeting and analytics) get the real other service, started the same way.
+// Shared set-up for the integration tests: each service is its real App (services/*/app.hpp),
+// built from its Config by the constructor main() calls, and served over HTTP on 127.0.0.1 on a
+// free port by testsupport::RunningApp. Its data is an SQLite file in a fresh temporary directory
+// or, with Backend::postgres, a fresh database on the test run's real PostgreSQL server
+// (tests/support/postgres_server.hpp). Services that need another one (every key check goes to
+// auth-service; targeting follows flag-service; evaluation needs flag, targeting and analytics)
+// get the real other service, started the same way.
 //
 //   itest::TempDir dir;
 //   itest::AuthService auth(dir);
 //   itest::FlagService flags(dir, auth.url());
 //   auto res = itest::call("POST", flags.url() + "/flags", itest::kServiceKey, R"({"name":"x"})");
+//   auto flags_b = itest::replica_of(flags);   // another replica on the same database
 //
-// Services are started by their constructor and stopped by their destructor (or stop()); a stopped
-// service can be started again on the same port (start()), which is how the tests take one down.
+// Each Config is the one main() builds: Config::from_env() read once, before the first test, in
+// an environment that holds only the two keys below (so every setting has its real default), and
+// then told where this test's databases and services are. A test that needs another setting
+// passes an `adjust` function, and says why.
+//
+// Services are started by their constructor and stopped by their destructor; stop() and start()
+// take one down and bring it back on the same port, as a process restart would (a new App).
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "analytics-service/api.hpp"
-#include "analytics-service/event_store.hpp"
-#include "auth-service/api.hpp"
-#include "auth-service/key_store.hpp"
-#include "evaluation-service/catalog.hpp"
-#include "evaluation-service/evaluate_api.hpp"
-#include "evaluation-service/event_sender.hpp"
-#include "evaluation-service/feed_follower.hpp"
-#include "evaluation-service/miss_fetcher.hpp"
-#include "flag-service/api.hpp"
-#include "flag-service/flag_store.hpp"
+#include "analytics-service/app.hpp"
+#include "analytics-service/sql_event_store.hpp"
+#include "auth-service/app.hpp"
+#include "evaluation-service/app.hpp"
+#include "eventually.hpp"
+#include "flag-service/app.hpp"
 #include "postgres_server.hpp"
-#include "targeting-service/api.hpp"
-#include "targeting-service/rule_store.hpp"
-#include "toggle/core/auth.hpp"
+#include "running_app.hpp"
+#include "targeting-service/app.hpp"
 #include "toggle/core/client.hpp"
+#include "toggle/core/config.hpp"
 #include "toggle/core/crypto.hpp"
-#include "toggle/core/json.hpp"
-#include "toggle/core/router.hpp"
-#include "toggle/core/server.hpp"
 #include "toggle/core/database.hpp"
-#include "toggle/core/migrate.hpp"
+#include "toggle/core/json.hpp"
 #include "toggle/core/sql.hpp"
 #include "toggle/core/text.hpp"
+
+extern char** environ;
 
 namespace itest {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testsupport::eventually;
 using toggle::json;
 
-// The master key of the test auth-service, and the service key it registers at start (as
-// auth-service's main() does with SERVICE_API_KEY) and that analytics accepts for POST /events.
+// The master key of the test auth-service, and the service key (SERVICE_API_KEY) every service
+// is configured with: auth-service registers it at start, the others use it among themselves.
 inline const std::string kMasterKey = "it-master-key-0123456789";
 inline const std::string kServiceKey = "tm_key_it_service_internal";
 
@@ -107,16 +115,19 @@ class TestDatabase {
  public:
   TestDatabase(Backend backend, const TempDir& dir, const std::string& name) : backend_(backend) {
     if (backend == Backend::sqlite) {
-      url_ = "sqlite:" + dir.file(name + ".db");
+      path_ = dir.file(name + ".db");
+      url_ = "sqlite:" + path_;
     } else {
       scratch_ = std::make_unique<testsupport::ScratchDatabase>();
       url_ = scratch_->url();
     }
   }
-  // An existing database (e.g. the one another replica uses), not dropped at the end.
+  // An existing database (e.g. one the seed created), not dropped at the end.
   explicit TestDatabase(std::string url)
-      : backend_(toggle::sql::is_postgres_url(url) ? Backend::postgres : Backend::sqlite), url_(std::move(url)) {}
-  // A new connection (pool) to it; several may be open at once.
+      : backend_(toggle::sql::is_postgres_url(url) ? Backend::postgres : Backend::sqlite), url_(std::move(url)) {
+    if (backend_ == Backend::sqlite && url_.rfind("sqlite:", 0) == 0) path_ = url_.substr(7);
+  }
+  // A new connection (pool) to it, for a test's own statements; several may be open at once.
   std::unique_ptr<toggle::sql::Database> open() const {
     toggle::sql::Options options;
     options.pool_size = 4;
@@ -124,11 +135,12 @@ class TestDatabase {
   }
   Backend backend() const { return backend_; }
   const std::string& url() const { return url_; }
+  const std::string& sqlite_path() const { return path_; }  // Backend::sqlite
 
  private:
   Backend backend_;
   std::unique_ptr<testsupport::ScratchDatabase> scratch_;
-  std::string url_;
+  std::string url_, path_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -160,28 +172,86 @@ inline toggle::ClientResponse call_with_headers(const std::string& method, const
 }
 
 // The reply body as JSON (discarded value if it is not JSON).
-inline json body_of(const toggle::ClientResponse& res) { return json::parse(res.body, nullptr, false); }
+inline json body_of(const std::string& body) { return json::parse(body, nullptr, false); }
+inline json body_of(const toggle::ClientResponse& res) { return body_of(res.body); }
 
-// The "error" message of an error reply, or "" if there is none.
-inline std::string error_of(const toggle::ClientResponse& res) {
-  json j = body_of(res);
-  return j.is_object() && j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>() : "";
+// A string field of an error reply ("error", "code", "request_id"), or "" if there is none.
+inline std::string field_of(const std::string& body, const char* field) {
+  json j = body_of(body);
+  return j.is_object() && j.contains(field) && j[field].is_string() ? j[field].get<std::string>() : "";
 }
+inline std::string error_of(const toggle::ClientResponse& res) { return field_of(res.body, "error"); }
+inline std::string code_of(const toggle::ClientResponse& res) { return field_of(res.body, "code"); }
 
 // Readable description of a reply for assertion messages.
 inline std::string describe(const toggle::ClientResponse& res) {
   return "HTTP " + std::to_string(res.status) + " body=" + res.body + (res.error.empty() ? "" : " error=" + res.error);
 }
 
-// Waits until `condition()` holds or `deadline` passes; returns whether it held.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds deadline = 10000ms) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(10ms);
+// A reply with its headers, which toggle::ClientResponse does not show.
+struct RawReply {
+  int status = 0;  // 0: no reply
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // The first header named `name` (any case), or nullopt.
+  std::optional<std::string> header(std::string_view name) const {
+    for (const auto& [n, v] : headers)
+      if (toggle::iequals(n, name)) return v;
+    return std::nullopt;
   }
+  std::string describe() const { return "HTTP " + std::to_string(status) + " body=" + body; }
+};
+
+// One HTTP/1.1 request to `url` (http://127.0.0.1:PORT/...) over a connection of its own, read
+// to its end (Connection: close).
+inline RawReply raw_call(const std::string& method, const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers = {},
+                         const std::string& body = "") {
+  const std::string prefix = "http://127.0.0.1:";
+  if (url.rfind(prefix, 0) != 0) throw std::invalid_argument("raw_call: not a loopback URL: " + url);
+  std::size_t slash = url.find('/', prefix.size());
+  int port = std::stoi(url.substr(prefix.size(), slash - prefix.size()));
+  std::string target = slash == std::string::npos ? "/" : url.substr(slash);
+
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& [n, v] : headers) request += n + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n" + body;
+
+  RawReply reply;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return reply;
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string raw;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    char buf[16384];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+
+  std::size_t end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos) return reply;
+  reply.status = std::stoi(raw.substr(9, 3));
+  std::istringstream lines(raw.substr(0, end));
+  std::string line;
+  std::getline(lines, line);  // the status line
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    reply.headers.emplace_back(line.substr(0, colon), value);
+  }
+  reply.body = raw.substr(end + 4);
+  return reply;
 }
 
 // ISO-8601 UTC with milliseconds, as toggle::iso8601() writes it.
@@ -201,285 +271,288 @@ inline std::string read_file(const fs::path& path) {
   return data.str();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Servers
-
-inline toggle::ServerOptions local_options(std::uint16_t port) {
-  return toggle::ServerOptions{.host = "127.0.0.1", .port = port, .io_threads = 2, .worker_threads = 4};
+// What GET /changes?since=&epoch= answers from `store` now: the reply its change feed builds.
+inline json changes_since(toggle::FeedStore& store, std::int64_t since, const std::string& epoch) {
+  auto reply = store.feed().wait(since, epoch, 0ms);
+  const auto* response = std::get_if<toggle::Response>(&reply);
+  if (!response || response->status != 200) throw std::runtime_error("the change feed did not answer at once");
+  return json::parse(response->body);
 }
 
-// A router served on 127.0.0.1. The first start picks a free port; later starts reuse it, so a
-// client configured with url() finds the service again after a restart.
-class LocalServer {
- public:
-  struct DeferStart {};
-  static constexpr DeferStart kDeferStart{};
+// ---------------------------------------------------------------------------------------------
+// Configurations
 
-  explicit LocalServer(const toggle::Router& router) : router_(router) { start(); }
-  LocalServer(const toggle::Router& router, DeferStart) : router_(router) {}
-  ~LocalServer() { stop(); }
-  LocalServer(const LocalServer&) = delete;
-  LocalServer& operator=(const LocalServer&) = delete;
-
-  // `port` 0: the port of the previous start, or any free port the first time.
-  void start(std::uint16_t port = 0) {
-    if (server_) return;
-    if (port != 0) port_ = port;
-    server_ = std::make_unique<toggle::Server>(local_options(port_), router_);
-    server_->start();
-    port_ = server_->port();
-  }
-  // Graceful stop, as Service::run() does: stop accepting, run `on_drain` (e.g. answer long
-  // polls), wait for in-flight requests; then `on_stopped`, while the stopped server still exists.
-  void stop(const std::function<void()>& on_drain = {}, const std::function<void()>& on_stopped = {}) {
-    if (!server_) return;
-    server_->begin_stop();
-    if (on_drain) on_drain();
-    server_->finish_stop(3000ms);
-    if (on_stopped) on_stopped();
-    server_.reset();
-  }
-  bool running() const { return server_ != nullptr; }
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  const toggle::Router& router_;
-  std::uint16_t port_ = 0;
-  std::unique_ptr<toggle::Server> server_;
+// Each service's Config as its main() builds it (Config::from_env) from an environment that
+// holds only MASTER_KEY and SERVICE_API_KEY (and LOG_LEVEL, if the test run sets it): the real
+// defaults of every other setting, whatever the environment the tests run in.
+struct MainConfigs {
+  toggle::auth::AuthService::Config auth;
+  toggle::flags::FlagService::Config flags;
+  toggle::targeting::TargetingService::Config targeting;
+  toggle::analytics::AnalyticsService::Config analytics;
+  toggle::evaluation::EvaluationService::Config evaluation;
 };
 
-// ---------------------------------------------------------------------------------------------
-// The five services, each on its own database file and server.
+namespace detail {
 
-class AuthService {
+inline std::unique_ptr<MainConfigs>& main_configs_slot() {
+  static std::unique_ptr<MainConfigs> configs;
+  return configs;
+}
+
+// Reads them once, before the first test: setenv() and getenv() are not thread-safe, and no
+// service (no thread) runs yet then. The process's environment is restored afterwards.
+class ReadMainConfigs : public ::testing::Environment {
  public:
-  explicit AuthService(const TempDir& dir, Backend backend = Backend::sqlite)
-      : database_(backend, dir, "auth"), db_path_(dir.file("auth.db")), db_(database_.open()), store_(*db_) {
-    store_.ensure("service", toggle::crypto::sha256_hex(kServiceKey));
-    toggle::auth::add_routes(router_, store_, {kMasterKey});
-    server_ = std::make_unique<LocalServer>(router_);
+  void SetUp() override {
+    std::vector<std::pair<std::string, std::string>> saved;
+    for (char** e = environ; e && *e; ++e) {
+      std::string kv = *e;
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) saved.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    std::string log_level;
+    for (const auto& [k, v] : saved)
+      if (k == "LOG_LEVEL") log_level = v;
+    ::clearenv();
+    ::setenv("MASTER_KEY", kMasterKey.c_str(), 1);
+    ::setenv("SERVICE_API_KEY", kServiceKey.c_str(), 1);
+    if (!log_level.empty()) ::setenv("LOG_LEVEL", log_level.c_str(), 1);
+
+    toggle::Env env;
+    auto settings = toggle::ServiceSettings::from_env(env, "integration-tests", 0);
+    auto configs = std::make_unique<MainConfigs>();
+    configs->auth = toggle::auth::AuthService::Config::from_env(env, settings);
+    configs->flags = toggle::flags::FlagService::Config::from_env(env, settings);
+    configs->targeting = toggle::targeting::TargetingService::Config::from_env(env, settings);
+    configs->analytics = toggle::analytics::AnalyticsService::Config::from_env(env, settings);
+    configs->evaluation = toggle::evaluation::EvaluationService::Config::from_env(env, settings);
+
+    ::clearenv();
+    for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
+    if (!env.problems().empty()) throw std::runtime_error("the services' configuration: " + env.problems().front());
+    main_configs_slot() = std::move(configs);
   }
-  ~AuthService() { server_->stop(); }
+};
 
-  std::string url() const { return server_->url(); }
-  void stop() { server_->stop(); }
-  void start() { server_->start(); }
-  toggle::auth::KeyStore& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
-  toggle::sql::Database& database() { return *db_; }
+inline ::testing::Environment* const kReadMainConfigs = ::testing::AddGlobalTestEnvironment(new ReadMainConfigs);
 
-  // A new API key through POST /admin/keys.
-  std::string create_key(const std::string& name = "it-key") {
-    auto res = call("POST", url() + "/admin/keys", kMasterKey, json{{"name", name}}.dump());
+}  // namespace detail
+
+inline const MainConfigs& main_configs() {
+  if (!detail::main_configs_slot()) throw std::logic_error("main_configs() used before the tests started");
+  return *detail::main_configs_slot();
+}
+
+using AuthConfig = toggle::auth::AuthService::Config;
+using FlagConfig = toggle::flags::FlagService::Config;
+using TargetingConfig = toggle::targeting::TargetingService::Config;
+using AnalyticsConfig = toggle::analytics::AnalyticsService::Config;
+using EvaluationConfig = toggle::evaluation::EvaluationService::Config;
+
+// Where this test's things are: what the environment of each process would say (DATABASE_URL,
+// DATA_DIR, *_SERVICE_URL), applied to the fields main() derives from it.
+inline AuthConfig auth_config(const TestDatabase& db) {
+  AuthConfig c = main_configs().auth;
+  c.database.url = db.url();
+  return c;
+}
+inline FlagConfig flag_config(const TestDatabase& db, const std::string& auth_url) {
+  FlagConfig c = main_configs().flags;
+  c.auth_url = auth_url;
+  c.database.url = db.url();
+  return c;
+}
+inline TargetingConfig targeting_config(const TestDatabase& db, const std::string& auth_url,
+                                        const std::string& flag_url) {
+  TargetingConfig c = main_configs().targeting;
+  c.auth_url = auth_url;
+  c.flag_url = flag_url;
+  c.database.url = db.url();
+  return c;
+}
+inline AnalyticsConfig analytics_config(const TestDatabase& db, const std::string& auth_url) {
+  AnalyticsConfig c = main_configs().analytics;
+  c.auth_url = auth_url;
+  c.database.url = db.url();
+  // In-process, SCHED_IDLE would apply to the test's own thread and to every thread started
+  // after it (the other services', the test's): the whole test would run at idle priority.
+  c.idle_priority = false;
+  return c;
+}
+inline EvaluationConfig evaluation_config(const TempDir& dir, const std::string& auth_url, const std::string& flag_url,
+                                          const std::string& targeting_url, const std::string& analytics_url) {
+  EvaluationConfig c = main_configs().evaluation;
+  c.flag_url = c.misses.flag_service_url = flag_url;
+  c.targeting_url = c.misses.targeting_service_url = targeting_url;
+  c.analytics_url = analytics_url;
+  c.auth_url = auth_url;
+  c.events.spool_dir = dir.file("evaluation-spool");
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The five services
+
+namespace detail {
+// Holds the service's test database; a base listed before RunningApp, so that the database
+// exists before the App opens it and is dropped only after the App is gone.
+struct DatabaseHolder {
+  std::shared_ptr<const TestDatabase> database;
+};
+}  // namespace detail
+
+// A service's App served by testsupport::RunningApp, with the database it uses.
+template <class ServiceApp>
+class Hosted : private detail::DatabaseHolder, public testsupport::RunningApp<ServiceApp> {
+ public:
+  using Config = typename ServiceApp::Config;
+  using Adjust = std::function<void(Config&)>;
+
+  Hosted(std::shared_ptr<const TestDatabase> database, Config config, const Adjust& adjust = {})
+      : DatabaseHolder{std::move(database)}, testsupport::RunningApp<ServiceApp>(adjusted(std::move(config), adjust)) {}
+  // Another replica of `other`: the same configuration (so the same database), its own port.
+  struct Replica {};
+  Hosted(const Hosted& other, Replica)
+      : DatabaseHolder{other.database}, testsupport::RunningApp<ServiceApp>(other.config()) {}
+
+  // The database (nullptr for evaluation-service, which has none).
+  const TestDatabase* test_database() const { return database.get(); }
+  const std::string& database_url() const { return database->url(); }
+  const std::string& db_path() const { return database->sqlite_path(); }  // Backend::sqlite
+
+ private:
+  static Config adjusted(Config config, const Adjust& adjust) {
+    if (adjust) adjust(config);
+    return config;
+  }
+};
+
+// Another replica of `service` on the same database (another process of it, in production).
+template <class Service>
+Service replica_of(const Service& service) {
+  return Service(service, typename Service::Replica{});
+}
+
+class AuthService : public Hosted<toggle::auth::AuthService> {
+ public:
+  explicit AuthService(const TempDir& dir, Backend backend = Backend::sqlite, const Adjust& adjust = {})
+      : AuthService(std::make_shared<TestDatabase>(backend, dir, "auth"), adjust) {}
+  AuthService(const AuthService& other, Replica r) : Hosted(other, r) {}
+
+  toggle::auth::KeyStore& store() { return app().store(); }
+  toggle::sql::Database& database() { return app().database(); }
+
+  // A new API key through POST /admin/keys; `scopes` empty: created without (the default scopes).
+  std::string create_key(const std::string& name = "it-key", const std::vector<std::string>& scopes = {}) {
+    json body = {{"name", name}};
+    if (!scopes.empty()) body["scopes"] = scopes;
+    auto res = call("POST", url() + "/admin/keys", kMasterKey, body.dump());
     if (res.status != 201) throw std::runtime_error("cannot create an API key: " + describe(res));
     return body_of(res).at("key").get<std::string>();
   }
+  // Revokes the key named `name` through DELETE /admin/keys/{id}.
+  void revoke_key(const std::string& name) {
+    for (const auto& k : body_of(call("GET", url() + "/admin/keys", kMasterKey)))
+      if (k.at("name") == name) {
+        auto res = call("DELETE", url() + "/admin/keys/" + std::to_string(k.at("id").get<std::int64_t>()), kMasterKey);
+        if (res.status != 204) throw std::runtime_error("cannot revoke " + name + ": " + describe(res));
+        return;
+      }
+    throw std::runtime_error("no API key named " + name);
+  }
 
  private:
-  TestDatabase database_;
-  std::string db_path_;
-  std::unique_ptr<toggle::sql::Database> db_;
-  toggle::auth::KeyStore store_;
-  toggle::Router router_;
-  std::unique_ptr<LocalServer> server_;
+  AuthService(std::shared_ptr<const TestDatabase> db, const Adjust& adjust) : Hosted(db, auth_config(*db), adjust) {}
 };
 
-// flag-service and targeting-service: a store behind an Api with a change feed. stop() answers the
-// parked long polls while draining, as their main() does; start() serves again on the same port
-// with a new Api (a new process would have a new feed, too).
-template <class Store, class Api>
-class FeedService {
+class FlagService : public Hosted<toggle::flags::FlagService> {
  public:
-  FeedService(const TempDir& dir, const std::string& db_name, const std::string& auth_url, Backend backend)
-      : database_(backend, dir, db_name),
-        db_path_(dir.file(db_name + ".db")),
-        db_(database_.open()),
-        store_(*db_),
-        keys_(auth_url) {
-    start();
-  }
-  // Another replica: the same database as the service whose database_url() this is.
-  FeedService(const std::string& database_url, const std::string& auth_url)
-      : database_(database_url), db_(database_.open()), store_(*db_), keys_(auth_url) {
-    start();
-  }
-  ~FeedService() { stop(); }
-  FeedService(const FeedService&) = delete;
-  FeedService& operator=(const FeedService&) = delete;
+  FlagService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite,
+              const Adjust& adjust = {})
+      : FlagService(std::make_shared<TestDatabase>(backend, dir, "flags"), auth_url, adjust) {}
+  // On an existing database (e.g. the seed's).
+  FlagService(const std::string& database_url, const std::string& auth_url)
+      : FlagService(std::make_shared<TestDatabase>(database_url), auth_url, {}) {}
+  FlagService(const FlagService& other, Replica r) : Hosted(other, r) {}
 
-  void start() {
-    if (running_) return;
-    running_ = std::make_unique<Running>(store_, keys_, port_, database_);
-    port_ = running_->server.port();
-  }
-  void stop() {
-    if (!running_) return;
-    running_->server.stop([this] { running_->api->feed().close(); });
-    running_.reset();
-  }
-  // Answer the parked long polls now (and later ones at once), as on shutdown.
-  void close_feed() {
-    if (running_) running_->api->feed().close();
-  }
+  toggle::flags::FlagStore& store() { return app().store(); }
+  toggle::sql::Database& database() { return app().database(); }
+  toggle::ChangeFeed& feed() { return app().store().feed().feed(); }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  Store& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
-  toggle::sql::Database& database() { return *db_; }
-  const std::string& database_url() const { return database_.url(); }
-  // The feed of the running Api (between start() and stop()).
-  toggle::ChangeFeed& feed() { return running_->api->feed(); }
+  // POST /flags with the service key; throws unless it is created.
+  void create(const std::string& name, bool enabled = true) {
+    auto res = call("POST", url() + "/flags", kServiceKey, json{{"name", name}, {"is_enabled", enabled}}.dump());
+    if (res.status != 201) throw std::runtime_error("cannot create flag " + name + ": " + describe(res));
+  }
 
  private:
-  // On PostgreSQL, wired as main() does: LISTEN/NOTIFY wakes this replica's long polls for the
-  // writes of every other replica on the same database.
-  struct Running {
-    Running(Store& store, toggle::KeyValidator& keys, std::uint16_t port, const TestDatabase& database)
-        : api(std::make_unique<Api>(store, keys)) {
-      api->add_routes(router);
-      if (database.backend() == Backend::postgres)
-        replicas = std::make_unique<toggle::changelog::ReplicaSync>(database.url(), Store::changes_scope(), api->feed(),
-                                                                    [&store] { return store.version(); });
-      server.start(port);
-    }
-    std::unique_ptr<Api> api;
-    std::unique_ptr<toggle::changelog::ReplicaSync> replicas;
-    toggle::Router router;
-    LocalServer server{router, LocalServer::kDeferStart};
-  };
-
-  TestDatabase database_;
-  std::string db_path_;
-  std::unique_ptr<toggle::sql::Database> db_;
-  Store store_;
-  toggle::KeyValidator keys_;
-  std::uint16_t port_ = 0;
-  std::unique_ptr<Running> running_;
+  FlagService(std::shared_ptr<const TestDatabase> db, const std::string& auth_url, const Adjust& adjust)
+      : Hosted(db, flag_config(*db, auth_url), adjust) {}
 };
 
-class FlagService : public FeedService<toggle::flags::FlagStore, toggle::flags::Api> {
+class TargetingService : public Hosted<toggle::targeting::TargetingService> {
  public:
-  FlagService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
-      : FeedService(dir, "flags", auth_url, backend) {}
-  FlagService(const std::string& database_url, const std::string& auth_url) : FeedService(database_url, auth_url) {}
-};
+  TargetingService(const TempDir& dir, const std::string& auth_url, const std::string& flag_url,
+                   Backend backend = Backend::sqlite, const Adjust& adjust = {})
+      : TargetingService(std::make_shared<TestDatabase>(backend, dir, "targeting"), auth_url, flag_url, adjust) {}
+  // On an existing database (e.g. the seed's).
+  TargetingService(const std::string& database_url, const std::string& auth_url, const std::string& flag_url)
+      : TargetingService(std::make_shared<TestDatabase>(database_url), auth_url, flag_url, {}) {}
+  TargetingService(const TargetingService& other, Replica r) : Hosted(other, r) {}
 
-class TargetingService : public FeedService<toggle::targeting::RuleStore, toggle::targeting::Api> {
- public:
-  TargetingService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
-      : FeedService(dir, "targeting", auth_url, backend) {}
-  TargetingService(const std::string& database_url, const std::string& auth_url)
-      : FeedService(database_url, auth_url) {}
-};
-
-class AnalyticsService {
- public:
-  AnalyticsService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite)
-      : database_(backend, dir, "analytics"),
-        db_path_(dir.file("analytics.db")),
-        db_(database_.open()),
-        store_(*db_),
-        keys_(auth_url) {
-    toggle::analytics::add_routes(router_, store_, keys_, kServiceKey);
-    server_ = std::make_unique<LocalServer>(router_);
-  }
-  ~AnalyticsService() { server_->stop(); }
-
-  std::string url() const { return server_->url(); }
-  void stop() { server_->stop(); }
-  void start() { server_->start(); }  // on the same port
-  toggle::analytics::EventStore& store() { return store_; }
-  const std::string& db_path() const { return db_path_; }  // Backend::sqlite
-  toggle::sql::Database& database() { return *db_; }
+  toggle::targeting::RuleStore& store() { return app().store(); }
+  toggle::sql::Database& database() { return app().database(); }
+  toggle::ChangeFeed& feed() { return app().store().feed().feed(); }
 
  private:
-  TestDatabase database_;
-  std::string db_path_;
-  std::unique_ptr<toggle::sql::Database> db_;
-  toggle::analytics::EventStore store_;
-  toggle::KeyValidator keys_;
-  toggle::Router router_;
-  std::unique_ptr<LocalServer> server_;
+  TargetingService(std::shared_ptr<const TestDatabase> db, const std::string& auth_url, const std::string& flag_url,
+                   const Adjust& adjust)
+      : Hosted(db, targeting_config(*db, auth_url, flag_url), adjust) {}
 };
 
-struct EvaluationOptions {
-  bool follow_feeds = false;  // run the two FeedFollowers (else every flag is a miss, fetched)
-  bool require_key = false;   // EVALUATE_REQUIRE_KEY=true: a KeyValidator on auth-service
+class AnalyticsService : public Hosted<toggle::analytics::AnalyticsService> {
+ public:
+  AnalyticsService(const TempDir& dir, const std::string& auth_url, Backend backend = Backend::sqlite,
+                   const Adjust& adjust = {})
+      : AnalyticsService(std::make_shared<TestDatabase>(backend, dir, "analytics"), auth_url, adjust) {}
+  AnalyticsService(const AnalyticsService& other, Replica r) : Hosted(other, r) {}
+
+  toggle::EventStore& store() { return app().store(); }
+
+ private:
+  AnalyticsService(std::shared_ptr<const TestDatabase> db, const std::string& auth_url, const Adjust& adjust)
+      : Hosted(db, analytics_config(*db, auth_url), adjust) {}
 };
 
-// evaluation-service wired as its main() does, against the given services' URLs.
-class EvaluationService {
+class EvaluationService : public Hosted<toggle::evaluation::EvaluationService> {
  public:
   EvaluationService(const TempDir& dir, const std::string& auth_url, const std::string& flag_url,
-                    const std::string& targeting_url, const std::string& analytics_url, EvaluationOptions options = {})
-      : fetcher_(std::make_unique<toggle::evaluation::MissFetcher>(
-            toggle::evaluation::FetchOptions{flag_url, targeting_url, kServiceKey, 0ms, 2000ms})),
-        events_(sender_options(dir, analytics_url)),
-        keys_(options.require_key ? std::make_unique<toggle::KeyValidator>(auth_url) : nullptr),
-        api_(std::make_unique<toggle::evaluation::EvaluateApi>(catalog_, *fetcher_, events_, keys_.get())) {
-    api_->add_routes(router_);
-    events_.start();
-    if (options.follow_feeds) {
-      flag_feed_ = std::make_unique<toggle::evaluation::FeedFollower>(
-          toggle::evaluation::FeedOptions{"flag-service", flag_url, kServiceKey, 5000ms, 300000ms},
-          [this](const json& reply) { catalog_.apply_flag_changes(reply); });
-      rule_feed_ = std::make_unique<toggle::evaluation::FeedFollower>(
-          toggle::evaluation::FeedOptions{"targeting-service", targeting_url, kServiceKey, 5000ms, 300000ms},
-          [this](const json& reply) { catalog_.apply_rule_changes(reply); });
-      flag_feed_->start();
-      rule_feed_->start();
-    }
-    server_ = std::make_unique<LocalServer>(router_);
-  }
-  ~EvaluationService() { stop(); }
+                    const std::string& targeting_url, const std::string& analytics_url, const Adjust& adjust = {})
+      : Hosted(nullptr, evaluation_config(dir, auth_url, flag_url, targeting_url, analytics_url), adjust) {}
+  EvaluationService(const EvaluationService& other, Replica r) : Hosted(other, r) {}
 
-  // As main() on SIGTERM: the server, then the feeds, then a last flush of the events.
-  void stop() {
-    server_->stop();
-    if (flag_feed_) flag_feed_->stop();
-    if (rule_feed_) rule_feed_->stop();
-    events_.stop(1000ms);
-  }
-
-  std::string url() const { return server_->url(); }
-  toggle::evaluation::Catalog& catalog() { return catalog_; }
+  toggle::evaluation::Catalog& catalog() { return app().catalog(); }
 
   toggle::ClientResponse evaluate(const std::string& user_id, const std::string& flag_name,
                                   const std::string& key = "") {
     return call("GET", url() + "/evaluate?user_id=" + user_id + "&flag_name=" + flag_name, key);
   }
-
- private:
-  static toggle::evaluation::SenderOptions sender_options(const TempDir& dir, const std::string& analytics_url) {
-    toggle::evaluation::SenderOptions o{analytics_url, kServiceKey, dir.file("evaluation-spool")};
-    o.flush_interval = 20ms;
-    o.timeout = 2000ms;
-    return o;
-  }
-
-  toggle::evaluation::Catalog catalog_;
-  std::unique_ptr<toggle::evaluation::MissFetcher> fetcher_;
-  toggle::evaluation::EventSender events_;
-  std::unique_ptr<toggle::KeyValidator> keys_;
-  std::unique_ptr<toggle::evaluation::EvaluateApi> api_;
-  std::unique_ptr<toggle::evaluation::FeedFollower> flag_feed_, rule_feed_;
-  toggle::Router router_;
-  std::unique_ptr<LocalServer> server_;
 };
 
 // All five services, each on its own port and database, in one temporary directory.
 struct Platform {
-  explicit Platform(EvaluationOptions options = {})
+  explicit Platform(const EvaluationService::Adjust& adjust_evaluation = {})
       : auth(dir),
         flags(dir, auth.url()),
-        targeting(dir, auth.url()),
+        targeting(dir, auth.url(), flags.url()),
         analytics(dir, auth.url()),
-        evaluation(dir, auth.url(), flags.url(), targeting.url(), analytics.url(), options) {}
+        evaluation(dir, auth.url(), flags.url(), targeting.url(), analytics.url(), adjust_evaluation) {}
   ~Platform() {
-    // Answer the feed followers' parked polls first so that evaluation-service stops at once.
-    flags.close_feed();
-    targeting.close_feed();
+    // The feeds first: stopping them answers the followers' parked polls, so that evaluation- and
+    // targeting-service stop at once; evaluation then delivers its last events to analytics.
+    flags.stop();
+    targeting.stop();
     evaluation.stop();
   }
 

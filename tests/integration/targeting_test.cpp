@@ -1,5 +1,7 @@
-// targeting-service: RuleStore on a real SQLite file, and the HTTP API served in-process behind a
-// real auth-service. Rules are validated (toggle::rules::parse_rule) and stored canonically.
+// targeting-service: RuleStore on a real SQLite file (and a PostgreSQL database), and the real App
+// served in-process behind a real auth-service and a real flag-service (a rule is only for a flag
+// that exists; deleting the flag deletes its rule). Rules are validated (toggle::rules::parse_rule)
+// and stored canonically.
 #include <future>
 #include <set>
 
@@ -20,7 +22,7 @@ class RuleStoreTest : public ::testing::TestWithParam<Backend> {
   TempDir dir;
   TestDatabase database{GetParam(), dir, "targeting"};
   std::unique_ptr<toggle::sql::Database> db = database.open();
-  RuleStore store{*db};
+  RuleStore store{*db, database.url()};
 };
 INSTANTIATE_TEST_SUITE_P(On, RuleStoreTest, kBackends, backend_name);
 
@@ -35,8 +37,9 @@ TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
   try {
     store.create("f", fifty, false);
     FAIL() << "a second rule for one flag";
-  } catch (const toggle::sql::Error& e) {
+  } catch (const toggle::Error& e) {
     EXPECT_EQ(e.kind(), toggle::ErrorKind::conflict);
+    EXPECT_EQ(e.code(), "rule_exists");
   }
 
   auto disabled = store.update("f", RuleUpdate{std::nullopt, false});
@@ -56,9 +59,10 @@ TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
   EXPECT_EQ(all[0].flag_name, "a");
   EXPECT_EQ(all[1].flag_name, "f");
 
-  auto removed = store.remove("f");
-  ASSERT_TRUE(removed);
-  EXPECT_EQ(*removed, store.version());
+  std::int64_t before = store.feed().version();
+  ASSERT_TRUE(store.remove("f"));
+  EXPECT_EQ(store.feed().version(), before + 1);
+  EXPECT_EQ(store.feed().feed().version(), before + 1) << "published";
   EXPECT_FALSE(store.get("f"));
   EXPECT_FALSE(store.remove("f"));
 }
@@ -66,24 +70,25 @@ TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
 TEST_P(RuleStoreTest, ChangesSince) {
   store.create("a", R"({"type":"PERCENTAGE","value":10})", true);
   store.create("b", R"({"type":"PERCENTAGE","value":20})", true);
-  std::string epoch = store.epoch();
-  std::int64_t seen = store.version();
+  std::string epoch = store.feed().epoch();
+  std::int64_t seen = store.feed().version();
 
-  auto full = store.changes_since(0, epoch);
-  EXPECT_TRUE(full.full);
-  EXPECT_EQ(full.rules.size(), 2u);
-  EXPECT_TRUE(store.changes_since(seen, "other").full);
-  EXPECT_TRUE(store.changes_since(seen + 1, epoch).full);
+  json full = changes_since(store.feed(), 0, epoch);
+  EXPECT_EQ(full["full"], true);
+  EXPECT_EQ(full["rules"].size(), 2u);
+  EXPECT_EQ(full["rules"][0]["rules"], json({{"type", "PERCENTAGE"}, {"value", 10}})) << "as JSON, not text";
+  EXPECT_EQ(changes_since(store.feed(), seen, "other")["full"], true);
+  EXPECT_EQ(changes_since(store.feed(), seen + 1, epoch)["full"], true);
 
   store.update("a", RuleUpdate{std::nullopt, false});
   store.remove("b");
-  auto delta = store.changes_since(seen, epoch);
-  EXPECT_FALSE(delta.full);
-  ASSERT_EQ(delta.rules.size(), 1u);
-  EXPECT_EQ(delta.rules[0].flag_name, "a");
-  EXPECT_FALSE(delta.rules[0].is_enabled);
-  EXPECT_EQ(delta.deleted, std::vector<std::string>{"b"});
-  EXPECT_EQ(delta.version, seen + 2);
+  json delta = changes_since(store.feed(), seen, epoch);
+  EXPECT_EQ(delta["full"], false);
+  ASSERT_EQ(delta["rules"].size(), 1u);
+  EXPECT_EQ(delta["rules"][0]["flag_name"], "a");
+  EXPECT_EQ(delta["rules"][0]["is_enabled"], false);
+  EXPECT_EQ(delta["deleted"], json::array({"b"}));
+  EXPECT_EQ(delta["version"], seen + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,17 +97,27 @@ TEST_P(RuleStoreTest, ChangesSince) {
 // On SQLite and on PostgreSQL.
 class RuleApiTest : public ::testing::TestWithParam<Backend> {
  protected:
+  // flag-service first: stopping it answers targeting's parked poll of its feed, so that
+  // targeting-service then stops at once.
+  ~RuleApiTest() override { flags.stop(); }
+
   TempDir dir;
   AuthService auth{dir};
-  TargetingService targeting{dir, auth.url(), GetParam()};
+  FlagService flags{dir, auth.url()};
+  TargetingService targeting{dir, auth.url(), flags.url(), GetParam()};
   std::string key = auth.create_key("targeting-admin");
 
   toggle::ClientResponse req(const std::string& method, const std::string& path, const std::string& body = "") {
     return call(method, targeting.url() + path, key, body);
   }
+  // The flag in flag-service (if its name is valid and it is not there yet), then its rule.
   toggle::ClientResponse create(const std::string& flag, const json& rules) {
+    ensure_flag(flag);
     return req("POST", "/rules", json{{"flag_name", flag}, {"rules", rules}}.dump());
   }
+  void ensure_flag(const std::string& flag) { call("POST", flags.url() + "/flags", key, json{{"name", flag}}.dump()); }
+  toggle::ClientResponse delete_flag(const std::string& flag) { return call("DELETE", flags.url() + "/flags/" + flag, key); }
+  bool has_rule(const std::string& flag) { return req("GET", "/rules/" + flag).status == 200; }
   // The rules column as stored in the database (PostgreSQL's JSONB prints with spaces: compared
   // without them).
   std::string stored_text(const std::string& flag) {
@@ -114,6 +129,8 @@ class RuleApiTest : public ::testing::TestWithParam<Backend> {
 INSTANTIATE_TEST_SUITE_P(On, RuleApiTest, kBackends, backend_name);
 
 TEST_P(RuleApiTest, CrudLifecycle) {
+  ensure_flag("checkout");
+  ensure_flag("beta");
   auto created = req("POST", "/rules", R"({"flag_name":"checkout","rules":{"type":"PERCENTAGE","value":25}})");
   ASSERT_EQ(created.status, 201) << describe(created);
   json r = body_of(created);
@@ -128,7 +145,9 @@ TEST_P(RuleApiTest, CrudLifecycle) {
   ASSERT_EQ(got.status, 200) << describe(got);
   EXPECT_EQ(body_of(got), r);
 
-  EXPECT_EQ(req("POST", "/rules", R"({"flag_name":"checkout","rules":{"type":"PERCENTAGE","value":1}})").status, 409);
+  auto again = req("POST", "/rules", R"({"flag_name":"checkout","rules":{"type":"PERCENTAGE","value":1}})");
+  EXPECT_EQ(again.status, 409) << describe(again);
+  EXPECT_EQ(code_of(again), "rule_exists");
   EXPECT_EQ(body_of(req("GET", "/rules/checkout"))["rules"]["value"], 25);
 
   ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"beta","rules":{"type":"USER_LIST","values":["u1"]},
@@ -153,7 +172,10 @@ TEST_P(RuleApiTest, CrudLifecycle) {
   EXPECT_EQ(body_of(patch)["is_enabled"], false) << "partial update keeps is_enabled";
 
   EXPECT_EQ(req("DELETE", "/rules/checkout").status, 204);
-  EXPECT_EQ(req("GET", "/rules/checkout").status, 404);
+  auto gone = req("GET", "/rules/checkout");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(code_of(gone), "rule_not_found");
+  EXPECT_EQ(call("GET", flags.url() + "/flags/checkout", key).status, 200) << "deleting a rule keeps its flag";
   EXPECT_EQ(req("DELETE", "/rules/checkout").status, 404);
   EXPECT_EQ(req("PUT", "/rules/checkout", R"({"is_enabled":true})").status, 404);
   EXPECT_EQ(body_of(req("GET", "/rules")).size(), 1u);
@@ -170,6 +192,7 @@ TEST_P(RuleApiTest, PercentageBoundsAndTypes) {
     SCOPED_TRACE(value.dump());
     auto res = create("bad", {{"type", "PERCENTAGE"}, {"value", value}});
     EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), "invalid_rule");
     EXPECT_NE(error_of(res).find("value"), std::string::npos) << res.body;
   }
   auto missing = create("bad", {{"type", "PERCENTAGE"}});
@@ -213,6 +236,7 @@ TEST_P(RuleApiTest, UnknownTypeNamesTheKnownOnes) {
 }
 
 TEST_P(RuleApiTest, RulesAreStoredAndReturnedCanonically) {
+  for (const char* flag : {"p", "h", "u"}) ensure_flag(flag);
   // Key order, spacing and 50.0 vs 50 as the client wrote them do not survive: one canonical form.
   ASSERT_EQ(req("POST", "/rules", R"({"flag_name":"p","rules":{ "value" : 50.0 , "type" : "PERCENTAGE" }})").status,
             201);
@@ -250,7 +274,9 @@ TEST_P(RuleApiTest, UpdateValidation) {
 TEST_P(RuleApiTest, FlagNamesAreChecked) {
   for (std::string name : {std::string(101, 'x'), std::string("a/b"), std::string("a b"), std::string("")}) {
     SCOPED_TRACE(name);
-    EXPECT_EQ(create(name, {{"type", "PERCENTAGE"}, {"value", 5}}).status, 400);
+    auto res = create(name, {{"type", "PERCENTAGE"}, {"value", 5}});
+    EXPECT_EQ(res.status, 400) << describe(res);
+    EXPECT_EQ(code_of(res), name.empty() ? "missing_field" : "invalid_flag_name");
   }
   EXPECT_EQ(req("POST", "/rules", R"({"flag_name":null,"rules":{"type":"PERCENTAGE","value":5}})").status, 400);
   EXPECT_EQ(req("GET", "/rules/a%2Fb").status, 400);
@@ -300,6 +326,69 @@ TEST_P(RuleApiTest, UserListOfTheDocumentedMaximumIsAccepted) {
   auto over = create("bigger", {{"type", "USER_LIST"}, {"values", values}});
   EXPECT_EQ(over.status, 400) << describe(over);
   EXPECT_NE(error_of(over).find("10000"), std::string::npos) << over.body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules belong to flags that exist in flag-service
+
+TEST_P(RuleApiTest, ARuleForAFlagThatDoesNotExistIs404) {
+  auto res = req("POST", "/rules", R"({"flag_name":"ghost","rules":{"type":"PERCENTAGE","value":5}})");
+  EXPECT_EQ(res.status, 404) << describe(res);
+  EXPECT_EQ(code_of(res), "flag_not_found");
+  EXPECT_NE(error_of(res).find("ghost"), std::string::npos) << res.body;
+  EXPECT_TRUE(body_of(req("GET", "/rules")).empty()) << "nothing stored";
+
+  // A flag created a moment ago is found at once (asked directly while the feed catches up).
+  flags.create("ghost");
+  auto created = req("POST", "/rules", R"({"flag_name":"ghost","rules":{"type":"PERCENTAGE","value":5}})");
+  EXPECT_EQ(created.status, 201) << describe(created);
+  // Validation comes first: an invalid rule for an unknown flag is a 400.
+  auto invalid = req("POST", "/rules", R"({"flag_name":"other-ghost","rules":{"type":"GEO"}})");
+  EXPECT_EQ(invalid.status, 400) << describe(invalid);
+}
+
+TEST_P(RuleApiTest, AFlagThatCannotBeCheckedIs503) {
+  flags.stop();
+  auto res = req("POST", "/rules", R"({"flag_name":"unknown-yet","rules":{"type":"PERCENTAGE","value":5}})");
+  EXPECT_EQ(res.status, 503) << describe(res);
+  EXPECT_EQ(code_of(res), "flag_service_unavailable");
+  EXPECT_NE(error_of(res).find("unknown-yet"), std::string::npos) << res.body;
+  EXPECT_TRUE(body_of(req("GET", "/rules")).empty());
+  flags.start();
+  flags.create("unknown-yet");
+  EXPECT_EQ(req("POST", "/rules", R"({"flag_name":"unknown-yet","rules":{"type":"PERCENTAGE","value":5}})").status,
+            201);
+}
+
+TEST_P(RuleApiTest, DeletingAFlagDeletesItsRuleAndARecreatedFlagStartsWithoutOne) {
+  ASSERT_EQ(create("doomed", {{"type", "USER_LIST"}, {"values", json::array({"alice"})}}).status, 201);
+  ASSERT_EQ(create("kept", {{"type", "PERCENTAGE"}, {"value", 5}}).status, 201);
+  ASSERT_EQ(delete_flag("doomed").status, 204);
+  EXPECT_TRUE(eventually([&] { return !has_rule("doomed"); })) << "the rule outlived its flag";
+  EXPECT_TRUE(has_rule("kept"));
+
+  // The deletion is in targeting's own change feed, so evaluation forgets the rule too.
+  json feed = body_of(req("GET", "/changes?since=0"));
+  ASSERT_EQ(feed["rules"].size(), 1u);
+  EXPECT_EQ(feed["rules"][0]["flag_name"], "kept");
+
+  flags.create("doomed");
+  auto fresh = req("GET", "/rules/doomed");
+  EXPECT_EQ(fresh.status, 404) << "a flag created again under the same name starts without targeting: "
+                               << describe(fresh);
+  EXPECT_EQ(create("doomed", {{"type", "PERCENTAGE"}, {"value", 1}}).status, 201) << "and can get a new rule";
+}
+
+TEST_P(RuleApiTest, AFlagDeletedWhileTargetingWasDownLosesItsRuleWhenTargetingIsBack) {
+  ASSERT_EQ(create("doomed", {{"type", "PERCENTAGE"}, {"value", 50}}).status, 201);
+  ASSERT_EQ(create("kept", {{"type", "PERCENTAGE"}, {"value", 5}}).status, 201);
+  targeting.stop();
+  ASSERT_EQ(delete_flag("doomed").status, 204);
+  targeting.start();  // its first sync of flag-service's feed is a full one
+  EXPECT_TRUE(eventually([&] { return !has_rule("doomed"); })) << "the missed deletion was not caught";
+  EXPECT_TRUE(has_rule("kept"));
+  flags.create("doomed");
+  EXPECT_EQ(req("GET", "/rules/doomed").status, 404) << "the re-created flag starts without a rule";
 }
 
 }  // namespace

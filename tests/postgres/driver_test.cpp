@@ -1,6 +1,8 @@
-// sql::Database on a real PostgreSQL (libs/core/src/postgres.cpp): parameters, types, timestamps,
-// error kinds, transactions, the pool, broken connections, migrations and the LISTEN connection.
-// Each test has a fresh database on the run's server.
+// What is PostgreSQL's own in the SQL layer (libs/core/src/postgres.cpp), on a real server: its
+// types (t/f, JSONB, timestamps read back as ISO-8601 UTC whatever the session's settings), text
+// without NUL bytes, scripts as one transaction, the pool, broken and unreachable connections, and
+// the LISTEN connection. Each test has a fresh database on the run's server. The driver contract
+// both backends share is one suite in tests/integration/sql_contract_test.cpp.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "postgres_server.hpp"
 #include "toggle/core/postgres.hpp"
 #include "toggle/core/database.hpp"
@@ -22,14 +25,7 @@ namespace sql = toggle::sql;
 using namespace std::chrono_literals;
 using std::int64_t;
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using testsupport::eventually;
 
 toggle::ErrorKind kind_of(const std::function<void()>& fn) {
   try {
@@ -57,47 +53,16 @@ class PostgresDriverTest : public testing::Test {
   std::unique_ptr<sql::Database> db = open();
 };
 
-TEST_F(PostgresDriverTest, DialectAndPing) {
-  EXPECT_EQ(db->dialect(), sql::Dialect::postgres);
-  EXPECT_TRUE(db->ping());
-  EXPECT_EQ(db->acquire()->dialect(), sql::Dialect::postgres);
-}
-
-TEST_F(PostgresDriverTest, ParametersBindByNumberWithTheirTypes) {
-  db->exec(
-      "CREATE TABLE items (id SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, note TEXT, qty BIGINT, "
-      "price DOUBLE PRECISION, active BOOLEAN NOT NULL DEFAULT false, doc JSONB, at TIMESTAMPTZ)");
-  auto r = db->exec("INSERT INTO items (note, name, qty, price, active) VALUES ($2, $1, $3, $4, $5)",
-                    {std::string_view("the-name"), std::string_view("the-note"), int64_t{-9000000000}, 2.5, true});
-  EXPECT_EQ(r.affected, 1);
-  auto row = db->exec("SELECT name, note, qty, price, active FROM items").rows.at(0);
-  EXPECT_EQ(row.text(0), "the-name");
-  EXPECT_EQ(row.text(1), "the-note");
-  EXPECT_EQ(row.integer(2), -9000000000);
-  EXPECT_DOUBLE_EQ(std::stod(row.text(3)), 2.5);
-  EXPECT_EQ(row.text(4), "t") << "PostgreSQL booleans are t/f";
-  EXPECT_TRUE(row.boolean(4));
-
-  auto twice = db->exec("SELECT $1 + $1, $2, $3 || $2", {int64_t{21}, std::string_view("x"), std::string_view("y")});
-  EXPECT_EQ(twice.rows.at(0).integer(0), 42);
-  EXPECT_EQ(twice.rows.at(0).text(1), "x");
-  EXPECT_EQ(twice.rows.at(0).text(2), "yx");
-
-  // NULL, and strings where the column says the type (JSONB, TIMESTAMPTZ, BOOLEAN via COALESCE).
-  db->exec("INSERT INTO items (name, note, doc, at) VALUES ($1, $2, $3, $4)",
-           {std::string_view("n"), nullptr, std::string_view(R"({"b":[1,2],"a":"x"})"),
+TEST_F(PostgresDriverTest, ItsOwnTypesAsText) {
+  db->exec("CREATE TABLE items (name TEXT PRIMARY KEY, active BOOLEAN, doc JSONB, at TIMESTAMPTZ)");
+  db->exec("INSERT INTO items VALUES ($1, $2, $3, $4)",
+           {std::string_view("n"), true, std::string_view(R"({"b":[1,2],"a":"x"})"),
             std::string_view("2026-11-25T13:31:05.111Z")});
-  auto n = db->exec("SELECT note, qty, doc, at FROM items WHERE name = $1", {std::string_view("n")}).rows.at(0);
-  EXPECT_TRUE(n.is_null(0));
-  EXPECT_TRUE(n.is_null(1));
-  EXPECT_EQ(n.text(2), R"({"a": "x", "b": [1, 2]})") << "JSONB prints its own way";
-  EXPECT_EQ(n.text(3), "2026-11-25T13:31:05.111Z");
-  auto updated = db->exec(
-      "UPDATE items SET active = COALESCE($2, active), note = COALESCE($3, note) WHERE name = $1 "
-      "RETURNING active, note",
-      {std::string_view("n"), nullptr, std::string_view("")});
-  EXPECT_FALSE(updated.rows.at(0).boolean(0));
-  EXPECT_FALSE(updated.rows.at(0).is_null(1)) << "an empty string is not NULL";
+  auto row = db->exec("SELECT active, doc, at FROM items").rows.at(0);
+  EXPECT_EQ(row.text(0), "t") << "PostgreSQL booleans are t/f";
+  EXPECT_TRUE(row.boolean(0));
+  EXPECT_EQ(row.text(1), R"({"a": "x", "b": [1, 2]})") << "JSONB prints its own way";
+  EXPECT_EQ(row.text(2), "2026-11-25T13:31:05.111Z") << "strings where the column says the type";
 }
 
 TEST_F(PostgresDriverTest, TimestampsComeBackAsIso8601UtcWithMilliseconds) {
@@ -124,56 +89,14 @@ TEST_F(PostgresDriverTest, TheSessionIsUtcAndIsoWhateverTheDatabaseDefaults) {
   EXPECT_EQ(row.text(1), "2026-11-25T13:31:05.111Z");
 }
 
-TEST_F(PostgresDriverTest, ErrorKinds) {
-  db->exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
-  db->exec("INSERT INTO items VALUES (1, 'dup')");
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (2, $1)", {std::string_view("dup")}); }),
-            toggle::ErrorKind::conflict);
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (1, 'other')"); }), toggle::ErrorKind::conflict);
-  EXPECT_EQ(kind_of([&] { db->exec("SELEKT nonsense"); }), toggle::ErrorKind::internal);
-  EXPECT_EQ(kind_of([&] { db->exec("SELECT missing FROM items"); }), toggle::ErrorKind::internal);
-  EXPECT_EQ(kind_of([&] { db->exec("INSERT INTO items VALUES (3, NULL)"); }), toggle::ErrorKind::internal)
-      << "NOT NULL is not a conflict";
+TEST_F(PostgresDriverTest, TextWithANulByteIsRefusedNotCutShort) {
   std::string nul("a\0b", 3);
   EXPECT_EQ(kind_of([&] { db->exec("SELECT $1", {std::string_view(nul)}); }), toggle::ErrorKind::internal)
-      << "PostgreSQL text cannot hold NUL: refused rather than cut short";
-  db->exec("INSERT INTO items VALUES (2, 'after errors')");
-  EXPECT_EQ(count("items"), 2) << "connections stay usable after errors";
+      << "PostgreSQL text cannot hold NUL";
+  EXPECT_EQ(db->exec("SELECT 1").rows.at(0).integer(0), 1) << "the connection stays usable";
 }
 
-TEST_F(PostgresDriverTest, TransactionsCommitAndRollBack) {
-  db->exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
-  int64_t n = db->transaction([](sql::Connection& c) {
-    c.exec("INSERT INTO items VALUES (1, 'one')");
-    c.exec("INSERT INTO items VALUES (2, 'two')");
-    return c.exec("SELECT COUNT(*) FROM items").rows.at(0).integer(0);
-  });
-  EXPECT_EQ(n, 2);
-  EXPECT_THROW(db->transaction([](sql::Connection& c) {
-    c.exec("INSERT INTO items VALUES (3, 'three')");
-    throw std::runtime_error("abort");
-  }),
-               std::runtime_error);
-  EXPECT_EQ(kind_of([&] {
-              db->transaction([](sql::Connection& c) {
-                c.exec("INSERT INTO items VALUES (4, 'four')");
-                c.exec("INSERT INTO items VALUES (5, 'one')");
-              });
-            }),
-            toggle::ErrorKind::conflict);
-  EXPECT_EQ(count("items"), 2);
-  // A unit of work that left a transaction open does not hand it to the next one.
-  {
-    auto c = db->acquire();
-    c->exec("BEGIN");
-    c->exec("INSERT INTO items VALUES (6, 'left open')");
-  }
-  EXPECT_EQ(count("items"), 2);
-  db->transaction([](sql::Connection& c) { c.exec("INSERT INTO items VALUES (7, 'seven')"); });
-  EXPECT_EQ(count("items"), 3);
-}
-
-TEST_F(PostgresDriverTest, ScriptsRunSeveralStatements) {
+TEST_F(PostgresDriverTest, AScriptIsOneImplicitTransaction) {
   db->acquire()->script("CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1); INSERT INTO a VALUES (2);");
   EXPECT_EQ(count("a"), 2);
   EXPECT_THROW(db->acquire()->script("INSERT INTO a VALUES (3); NOT SQL"), sql::Error);
@@ -221,24 +144,6 @@ TEST_F(PostgresDriverTest, AConnectionTerminatedInUseIsUnavailableThenReplaced) 
     EXPECT_EQ(kind_of([&] { c->exec("SELECT 1"); }), toggle::ErrorKind::unavailable);
   }
   EXPECT_TRUE(one->ping()) << "the broken connection was not handed out again";
-}
-
-TEST_F(PostgresDriverTest, MigrationsRunOnceAndFailedOnesAreNotRecorded) {
-  const std::vector<sql::Migration> migrations = {
-      {1, "-- sqlite", "CREATE TABLE items (id SERIAL PRIMARY KEY, name TEXT NOT NULL)"},
-      {2, "-- sqlite", "CREATE UNIQUE INDEX items_name ON items (name)"},
-  };
-  sql::migrate(*db, migrations, "svc");
-  db->exec("INSERT INTO items (name) VALUES ('kept')");
-  ASSERT_NO_THROW(sql::migrate(*db, migrations, "svc"));
-  EXPECT_EQ(count("items"), 1);
-  EXPECT_EQ(db->exec("SELECT COUNT(*) FROM schema_migrations WHERE component = 'svc'").rows.at(0).integer(0), 2);
-
-  auto bad = migrations;
-  bad.push_back({3, "", "ALTER TABLE items ADD COLUMN extra TEXT; NOT SQL"});
-  EXPECT_THROW(sql::migrate(*db, bad, "svc"), sql::Error);
-  EXPECT_TRUE(db->exec("SELECT 1 FROM schema_migrations WHERE version = 3").rows.empty());
-  EXPECT_THROW(db->exec("SELECT extra FROM items"), sql::Error) << "rolled back with the migration";
 }
 
 TEST_F(PostgresDriverTest, AnUnreachableServerIsUnavailable) {

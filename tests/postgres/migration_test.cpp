@@ -10,12 +10,13 @@ namespace {
 
 using toggle::sql::Database;
 
+// The four services' stores on one database (`url`: for the feeds' LISTEN connections).
 struct AllStores {
-  explicit AllStores(Database& db) : keys(db), flags(db), rules(db), events(db) {}
+  AllStores(Database& db, const std::string& url) : keys(db), flags(db, url), rules(db, url), events(db) {}
   toggle::auth::KeyStore keys;
   toggle::flags::FlagStore flags;
   toggle::targeting::RuleStore rules;
-  toggle::analytics::EventStore events;
+  toggle::analytics::SqlEventStore events;
 };
 
 std::vector<std::string> applied(Database& db) {
@@ -44,16 +45,16 @@ class PostgresMigrationTest : public ::testing::Test {
 TEST_F(PostgresMigrationTest, RunningTwiceIsANoOp) {
   auto db = open();
   {
-    AllStores first(*db);
+    AllStores first(*db, scratch.url());
     first.flags.create("kept", "", true);
   }
   auto before = applied(*db);
-  ASSERT_EQ(before.size(), 6u) << "auth 1, flag 1-2, targeting 1-2, analytics 1";
+  ASSERT_EQ(before.size(), 8u) << "auth 1-2, flag 1-2, targeting 1-2, analytics 1-2";
   auto again_db = open();
-  AllStores again(*again_db);
+  AllStores again(*again_db, scratch.url());
   EXPECT_EQ(applied(*db), before) << "nothing applied again";
   ASSERT_TRUE(again.flags.get("kept"));
-  EXPECT_EQ(again.flags.version(), 1);
+  EXPECT_EQ(again.flags.feed().version(), 1);
 }
 
 TEST_F(PostgresMigrationTest, ReplicasMigratingAnEmptyDatabaseTogetherAllSucceed) {
@@ -67,10 +68,10 @@ TEST_F(PostgresMigrationTest, ReplicasMigratingAnEmptyDatabaseTogetherAllSucceed
       try {
         auto db = open();
         start.arrive_and_wait();
-        AllStores stores(*db);
+        AllStores stores(*db, scratch.url());
         // Each replica writes through its own stores at once.
         stores.flags.create("flag-" + std::to_string(i), "", i % 2 == 0);
-        stores.keys.ensure("service", std::string(64, 'a'));
+        stores.keys.ensure("service", std::string(64, 'a'), toggle::service_scopes());
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -81,17 +82,17 @@ TEST_F(PostgresMigrationTest, ReplicasMigratingAnEmptyDatabaseTogetherAllSucceed
 
   auto db = open();
   auto rows = db->exec("SELECT component, version, COUNT(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 1, 2").rows;
-  ASSERT_EQ(rows.size(), 6u);
+  ASSERT_EQ(rows.size(), 8u);
   for (auto& r : rows) EXPECT_EQ(r.integer(2), 1) << r.text(0) << " " << r.text(1) << " applied more than once";
-  toggle::flags::FlagStore flags(*db);
+  toggle::flags::FlagStore flags(*db, scratch.url());
   EXPECT_EQ(flags.list().size(), static_cast<std::size_t>(kReplicas));
-  EXPECT_EQ(flags.version(), kReplicas);
+  EXPECT_EQ(flags.feed().version(), kReplicas);
   EXPECT_EQ(db->exec("SELECT COUNT(*) FROM api_keys").rows.at(0).integer(0), 1);
 }
 
 TEST_F(PostgresMigrationTest, AllServicesShareOneDatabaseWithSeparateChangeLogs) {
   auto db = open();
-  AllStores stores(*db);
+  AllStores stores(*db, scratch.url());
   EXPECT_TRUE(tables(*db) >= (std::set<std::string>{"api_keys", "flags", "targeting_rules", "events", "flag_counts",
                                                     "flag_change_version", "flag_tombstones", "rule_change_version",
                                                     "rule_tombstones", "schema_migrations"}));
@@ -99,13 +100,13 @@ TEST_F(PostgresMigrationTest, AllServicesShareOneDatabaseWithSeparateChangeLogs)
   stores.flags.create("g", "", true);
   stores.flags.remove("g");
   stores.rules.create("f", R"({"type":"PERCENTAGE","value":50})", true);
-  EXPECT_EQ(stores.flags.version(), 3);
-  EXPECT_EQ(stores.rules.version(), 1) << "each feed counts its own writes";
-  EXPECT_NE(stores.flags.epoch(), stores.rules.epoch());
-  auto rule_changes = stores.rules.changes_since(0, stores.rules.epoch());
-  EXPECT_TRUE(rule_changes.deleted.empty()) << "a flag's tombstone is not a rule's";
-  auto flag_changes = stores.flags.changes_since(2, stores.flags.epoch());
-  EXPECT_EQ(flag_changes.deleted, std::vector<std::string>{"g"});
+  EXPECT_EQ(stores.flags.feed().version(), 3);
+  EXPECT_EQ(stores.rules.feed().version(), 1) << "each feed counts its own writes";
+  EXPECT_NE(stores.flags.feed().epoch(), stores.rules.feed().epoch());
+  json rule_changes = changes_since(stores.rules.feed(), 0, stores.rules.feed().epoch());
+  EXPECT_TRUE(rule_changes["deleted"].empty()) << "a flag's tombstone is not a rule's";
+  json flag_changes = changes_since(stores.flags.feed(), 2, stores.flags.feed().epoch());
+  EXPECT_EQ(flag_changes["deleted"], json::array({"g"}));
 }
 
 // The seed's schemas (auth-service, flag-service and targeting-service db/init.sql), all in one
@@ -147,7 +148,7 @@ INSERT INTO targeting_rules (flag_name, is_enabled, rules)
 TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   auto db = open();
   db->acquire()->script(kSeedSchema);
-  AllStores stores(*db);
+  AllStores stores(*db, scratch.url());
 
   // auth: the seed's key validates; a NULL is_active counts as inactive, as in the original.
   auto key = stores.keys.find_active(toggle::crypto::sha256_hex("tm_key_from_the_seed"));
@@ -160,7 +161,8 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   EXPECT_FALSE(keys[1].is_active);
   EXPECT_TRUE(stores.keys.revoke(keys[1].id));
   ASSERT_TRUE(stores.keys.list()[1].revoked_at) << "revoking a NULL is_active records when";
-  auto created = stores.keys.create("new", toggle::crypto::sha256_hex("tm_key_new"));
+  auto created = stores.keys.create("new", toggle::crypto::sha256_hex("tm_key_new"), {});
+  EXPECT_EQ(key->scopes, toggle::default_scopes()) << "the seed's keys have no scopes: the defaults";
   EXPECT_GT(created.id, key->id) << "the seed's sequence goes on";
 
   // flags: served with ISO timestamps, in the full change feed, and writable.
@@ -170,14 +172,17 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   EXPECT_EQ(flag->description, "");
   EXPECT_EQ(flag->created_at, "2025-06-11T17:03:07.123Z");
   EXPECT_TRUE(is_iso8601_utc(flag->updated_at)) << flag->updated_at;
-  auto full = stores.flags.changes_since(0, stores.flags.epoch());
-  ASSERT_EQ(full.flags.size(), 1u);
-  EXPECT_EQ(full.flags[0].name, "enable-new-dashboard");
+  json full = changes_since(stores.flags.feed(), 0, stores.flags.feed().epoch());
+  ASSERT_EQ(full["flags"].size(), 1u);
+  EXPECT_EQ(full["flags"][0]["name"], "enable-new-dashboard");
   auto off = stores.flags.update("enable-new-dashboard", toggle::flags::FlagUpdate{std::nullopt, false});
   ASSERT_TRUE(off);
   EXPECT_FALSE(off->is_enabled);
   EXPECT_TRUE(is_iso8601_utc(off->updated_at)) << "the seed's trigger sets it: " << off->updated_at;
-  EXPECT_EQ(stores.flags.changes_since(full.version, full.epoch).flags.size(), 1u);
+  EXPECT_EQ(changes_since(stores.flags.feed(), full["version"].get<std::int64_t>(), full["epoch"].get<std::string>())
+                ["flags"]
+                    .size(),
+            1u);
 
   // targeting: the JSONB rule comes back as canonical JSON.
   auto rule = stores.rules.get("enable-new-dashboard");
@@ -190,7 +195,7 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   TempDir dir;
   AuthService auth(dir);
   FlagService flags(scratch.url(), auth.url());
-  TargetingService targeting(scratch.url(), auth.url());
+  TargetingService targeting(scratch.url(), auth.url(), flags.url());
   auto got = call("GET", flags.url() + "/flags/enable-new-dashboard", kServiceKey);
   ASSERT_EQ(got.status, 200) << describe(got);
   EXPECT_EQ(body_of(got)["created_at"], "2025-06-11T17:03:07.123Z");
@@ -198,6 +203,7 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   auto got_rule = call("GET", targeting.url() + "/rules/enable-new-dashboard", kServiceKey);
   ASSERT_EQ(got_rule.status, 200) << describe(got_rule);
   EXPECT_EQ(body_of(got_rule)["rules"], json::parse(R"({"type":"PERCENTAGE","value":50})"));
+  flags.stop();  // answers targeting's parked poll: it stops at once
 }
 
 }  // namespace

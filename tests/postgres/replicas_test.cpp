@@ -1,6 +1,6 @@
-// Replicas of flag-service and targeting-service on one PostgreSQL database (in-process, wired as
-// their main() does): a write through one wakes the long polls parked at the other (LISTEN/NOTIFY),
-// and a reader ahead of a replica that has not heard of a write yet is parked, not answered in a loop.
+// Replicas of flag-service and targeting-service on one PostgreSQL database (their real Apps,
+// in-process): a write through one wakes the long polls parked at the other (LISTEN/NOTIFY), and a
+// reader ahead of a replica that has not heard of a write yet is parked, not answered in a loop.
 #include <future>
 
 #include "harness.hpp"
@@ -28,12 +28,18 @@ std::future<toggle::ClientResponse> park(const std::string& service_url, const F
 
 class ReplicasTest : public ::testing::Test {
  protected:
+  // flag-service first: stopping it answers the targeting replicas' parked polls of its feed.
+  ~ReplicasTest() override {
+    flags_b.stop();
+    flags_a.stop();
+  }
+
   TempDir dir;
   AuthService auth{dir};
   FlagService flags_a{dir, auth.url(), Backend::postgres};
-  FlagService flags_b{flags_a.database_url(), auth.url()};
-  TargetingService rules_a{dir, auth.url(), Backend::postgres};
-  TargetingService rules_b{rules_a.database_url(), auth.url()};
+  FlagService flags_b = replica_of(flags_a);
+  TargetingService rules_a{dir, auth.url(), flags_a.url(), Backend::postgres};
+  TargetingService rules_b = replica_of(rules_a);
 };
 
 TEST_F(ReplicasTest, AFlagWriteThroughOneReplicaWakesThePollParkedAtTheOther) {
@@ -71,6 +77,8 @@ TEST_F(ReplicasTest, AFlagWriteThroughOneReplicaWakesThePollParkedAtTheOther) {
 }
 
 TEST_F(ReplicasTest, ARuleWriteThroughOneReplicaWakesThePollParkedAtTheOther) {
+  flags_a.create("f");
+  std::int64_t flag_version = head_of(flags_a.url()).version;
   ASSERT_EQ(call("POST", rules_b.url() + "/rules", kServiceKey,
                  R"({"flag_name":"f","rules":{"type":"PERCENTAGE","value":10}})")
                 .status,
@@ -85,8 +93,8 @@ TEST_F(ReplicasTest, ARuleWriteThroughOneReplicaWakesThePollParkedAtTheOther) {
   json d = body_of(at_a.get());
   ASSERT_EQ(d["rules"].size(), 1u);
   EXPECT_EQ(d["rules"][0]["rules"]["value"], 90);
-  // The flag feed did not move: separate change logs in one database.
-  EXPECT_EQ(head_of(flags_a.url()).version, 0);
+  // The flag feed did not move: rules have a change log of their own.
+  EXPECT_EQ(head_of(flags_a.url()).version, flag_version);
 }
 
 TEST_F(ReplicasTest, AReaderAheadOfAReplicaThatHasNotHeardOfAWriteIsParked) {

@@ -54,6 +54,7 @@ class RunningApp {
   ServiceApp& app() { return *app_; }
   // Changes apply at the next start().
   Config& config() { return config_; }
+  const Config& config() const { return config_; }
   std::uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 

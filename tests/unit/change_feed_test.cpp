@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/server.hpp"
@@ -31,15 +32,7 @@ using toggle::Reply;
 using toggle::Request;
 using toggle::Response;
 
-// Polls `pred` until it holds or `timeout` passes (the timeout only detects hangs).
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testsupport::eventually;
 
 // What the builder was asked for, and whether it should fail.
 struct BuildLog {

@@ -497,6 +497,37 @@ TEST_F(ServerTest, TooManyHeadersAnswer431) {
   EXPECT_TRUE(is_json_error(raw->body)) << raw->body;
 }
 
+// Regression (fixed; server.cpp, read_request): the 414/431 choice looked for the request line's
+// end in the read buffer, from which Beast has already taken the parsed request line: one header
+// larger than the limit (a big cookie or token) was answered 414 "request URI too long".
+TEST_F(ServerTest, OneHeaderOverTheLimitAnswers431) {
+  router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); });
+  start();
+  auto raw = raw_exchange(port, "GET /hello HTTP/1.1\r\nHost: t\r\nCookie: " +
+                                    std::string(options.max_header_bytes * 2, 'c') + "\r\n\r\n");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 431) << raw->body;
+  EXPECT_NE(raw->body.find("headers_too_large"), std::string::npos) << raw->body;
+}
+
+// Regression (fixed; server.cpp, read_request): replies to requests refused before their header
+// was read (414, 431, 400 malformed) carried no request id, in the header or the body.
+TEST_F(ServerTest, RequestsRefusedBeforeTheirHeaderIsReadGetARequestIdToo) {
+  router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); });
+  start();
+  for (const std::string& request :
+       {"GET /" + std::string(options.max_header_bytes * 2, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(options.max_header_bytes * 2, 'b') + "\r\n\r\n",
+        std::string("NOT HTTP AT ALL\r\n\r\n")}) {
+    auto raw = raw_exchange(port, request);
+    ASSERT_TRUE(raw) << request.substr(0, 40);
+    EXPECT_GE(raw->status, 400);
+    std::string id = raw->header("X-Request-Id");
+    EXPECT_FALSE(id.empty()) << raw->status;
+    EXPECT_EQ(nlohmann::json::parse(raw->body).value("request_id", ""), id) << raw->body;
+  }
+}
+
 TEST_F(ServerTest, HeadersJustUnderTheLimitAreAccepted) {
   router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); });
   start();

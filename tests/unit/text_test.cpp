@@ -1,12 +1,15 @@
-// Unit tests for libs/core text.hpp: JSON string escaping, ISO-8601 timestamps, iequals and the
-// UTF-8 validator.
+// Unit tests for libs/core text.hpp: JSON string escaping, ISO-8601 timestamps (written and
+// parsed: RFC 3339 and PostgreSQL's output), iequals, bounded integers, the UTF-8 validator and
+// character counts.
 #include "toggle/core/text.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -232,5 +235,202 @@ TEST_P(IsValidUtf8, Classifies) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, IsValidUtf8, testing::ValuesIn(kUtf8Cases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------------------------
+// parse_timestamp: RFC 3339 (the event contract: analytics' POST /events) and PostgreSQL's ISO
+// output (the PostgreSQL driver, for TIMESTAMPTZ and TIMESTAMP columns).
+
+struct TimestampCase {
+  const char* name;
+  std::string text;
+  bool postgres;
+  std::optional<system_clock::time_point> expected;  // nullopt: refused
+};
+void PrintTo(const TimestampCase& c, std::ostream* os) { *os << c.name; }
+
+constexpr bool kRfc = false, kPostgres = true;
+const std::vector<TimestampCase> kTimestampCases = {
+    // RFC 3339
+    {"Utc", "2026-11-30T13:00:00Z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 0us)},
+    {"UtcWithMilliseconds", "2026-11-30T13:00:00.123Z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 123000us)},
+    {"Microseconds", "2026-11-30T13:00:00.123456Z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 123456us)},
+    {"NanosecondsCutToMicroseconds", "2026-11-30T13:00:00.123456789Z", kRfc,
+     at(2026y / November / 30, 13h, 0min, 0s, 123456us)},
+    {"OneDigitFraction", "2026-11-30T13:00:00.5Z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 500000us)},
+    {"PositiveOffset", "2026-11-30T14:00:00+05:00", kRfc, at(2026y / November / 30, 9h, 0min, 0s, 0us)},
+    {"NegativeOffset", "2026-11-30T10:30:00-02:30", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 0us)},
+    {"ZeroOffset", "2026-11-30T13:00:00+00:00", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 0us)},
+    {"OffsetCrossesTheDay", "2026-12-01T01:00:00+05:00", kRfc, at(2026y / November / 30, 20h, 0min, 0s, 0us)},
+    {"OffsetCrossesTheYear", "2026-12-31T23:30:00-01:00", kRfc, at(2027y / January / 1, 0h, 30min, 0s, 0us)},
+    {"LowercaseTAndZ", "2026-11-30t13:00:00z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 0us)},
+    {"SpaceSeparator", "2026-11-30 13:00:00Z", kRfc, at(2026y / November / 30, 13h, 0min, 0s, 0us)},
+    {"LeapDay", "2024-02-29T12:00:00Z", kRfc, at(2024y / February / 29, 12h, 0min, 0s, 0us)},
+    {"LeapDayOf2000", "2000-02-29T00:00:00Z", kRfc, at(2000y / February / 29, 0h, 0min, 0s, 0us)},
+    {"LeapSecond", "2016-12-31T23:59:60Z", kRfc, at(2017y / January / 1, 0h, 0min, 0s, 0us)},
+    {"EndOfTheDay", "2026-11-30T23:59:59.999Z", kRfc, at(2026y / November / 30, 23h, 59min, 59s, 999000us)},
+    {"UnixEpoch", "1970-01-01T00:00:00Z", kRfc, system_clock::time_point{}},
+    {"BeforeTheEpoch", "1969-12-31T23:59:59.5Z", kRfc, system_clock::time_point{} - 500ms},
+    {"Year9999", "9999-12-31T23:59:59Z", kRfc, at(9999y / December / 31, 23h, 59min, 59s, 0us)},
+    // RFC 3339 refuses
+    {"Empty", "", kRfc, std::nullopt},
+    {"Words", "yesterday", kRfc, std::nullopt},
+    {"DateOnly", "2026-11-30", kRfc, std::nullopt},
+    {"NoOffset", "2026-11-30T13:00:00", kRfc, std::nullopt},
+    {"HourOnlyOffset", "2026-11-30T13:00:00+05", kRfc, std::nullopt},
+    {"OffsetWithoutColon", "2026-11-30T13:00:00+0500", kRfc, std::nullopt},
+    {"OffsetWithSeconds", "2026-11-30T13:00:00+05:00:00", kRfc, std::nullopt},
+    {"OffsetHour24", "2026-11-30T13:00:00+24:00", kRfc, std::nullopt},
+    {"OffsetMinute60", "2026-11-30T13:00:00+05:60", kRfc, std::nullopt},
+    {"February29OfACommonYear", "2026-02-29T00:00:00Z", kRfc, std::nullopt},
+    {"February29Of1900", "1900-02-29T00:00:00Z", kRfc, std::nullopt},
+    {"February30", "2024-02-30T00:00:00Z", kRfc, std::nullopt},
+    {"April31", "2026-04-31T00:00:00Z", kRfc, std::nullopt},
+    {"Month13", "2026-13-01T00:00:00Z", kRfc, std::nullopt},
+    {"Month0", "2026-00-01T00:00:00Z", kRfc, std::nullopt},
+    {"Day0", "2026-11-00T00:00:00Z", kRfc, std::nullopt},
+    {"Hour24", "2026-11-30T24:00:00Z", kRfc, std::nullopt},
+    {"Minute60", "2026-11-30T13:60:00Z", kRfc, std::nullopt},
+    {"Second61", "2026-11-30T13:00:61Z", kRfc, std::nullopt},
+    {"EmptyFraction", "2026-11-30T13:00:00.Z", kRfc, std::nullopt},
+    {"CommaFraction", "2026-11-30T13:00:00,5Z", kRfc, std::nullopt},
+    {"TwoDigitYear", "26-11-30T13:00:00Z", kRfc, std::nullopt},
+    {"OneDigitMonth", "2026-1-30T13:00:00Z", kRfc, std::nullopt},
+    {"NoSeconds", "2026-11-30T13:00Z", kRfc, std::nullopt},
+    {"TrailingText", "2026-11-30T13:00:00Z trailing", kRfc, std::nullopt},
+    {"LeadingSpace", " 2026-11-30T13:00:00Z", kRfc, std::nullopt},
+    {"SignedYear", "+2026-11-30T13:00:00Z", kRfc, std::nullopt},
+    {"UnixSeconds", "1764507600", kRfc, std::nullopt},
+    {"NulInside", "2026-11-30T13:00:00\0Z"s, kRfc, std::nullopt},
+    {"PostgresOutputIsNotRfc3339", "2026-11-30 13:00:00+00", kRfc, std::nullopt},
+    // PostgreSQL's ISO output
+    {"PgHourOffset", "2026-11-25 13:31:05.111999+02", kPostgres, at(2026y / November / 25, 11h, 31min, 5s, 111999us)},
+    {"PgZeroOffset", "2026-11-25 13:31:05+00", kPostgres, at(2026y / November / 25, 13h, 31min, 5s, 0us)},
+    {"PgMinuteOffset", "2026-03-01 00:00:00.5-03:30", kPostgres, at(2026y / March / 1, 3h, 30min, 0s, 500000us)},
+    {"PgSecondOffset", "1900-01-01 00:00:00+05:53:28", kPostgres, at(1899y / December / 31, 18h, 6min, 32s, 0us)},
+    {"PgWithoutZoneIsUtc", "2026-01-02 03:04:05", kPostgres, at(2026y / January / 2, 3h, 4min, 5s, 0us)},
+    {"PgTSeparator", "2026-01-02T03:04:05+00", kPostgres, at(2026y / January / 2, 3h, 4min, 5s, 0us)},
+    {"PgLeapDay", "2028-02-29 00:00:00+00", kPostgres, at(2028y / February / 29, 0h, 0min, 0s, 0us)},
+    // PostgreSQL refuses
+    {"PgInfinity", "infinity", kPostgres, std::nullopt},
+    {"PgBeforeChrist", "0044-03-15 12:00:00+00 BC", kPostgres, std::nullopt},
+    {"PgZIsNotItsOutput", "2026-01-02 03:04:05Z", kPostgres, std::nullopt},
+    {"PgLowercaseT", "2026-01-02t03:04:05+00", kPostgres, std::nullopt},
+    {"PgOffsetHourOneDigit", "2026-01-02 03:04:05+5", kPostgres, std::nullopt},
+    {"PgFebruary30", "2026-02-30 00:00:00+00", kPostgres, std::nullopt},
+    {"PgDateOnly", "2026-01-02", kPostgres, std::nullopt},
+};
+
+class ParseTimestamp : public testing::TestWithParam<TimestampCase> {};
+
+TEST_P(ParseTimestamp, ParsesOrRefuses) {
+  const auto& c = GetParam();
+  auto parsed = toggle::parse_timestamp(c.text, c.postgres);
+  ASSERT_EQ(parsed.has_value(), c.expected.has_value())
+      << c.text << (parsed ? " parsed as " + toggle::iso8601(*parsed) : " refused");
+  if (c.expected) {
+    EXPECT_EQ(*parsed, *c.expected) << toggle::iso8601(*parsed);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ParseTimestamp, testing::ValuesIn(kTimestampCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ParseTimestampTest, WhatIso8601WritesParsesBackInBothModes) {
+  for (auto t : {system_clock::time_point{}, at(2026y / November / 30, 13h, 0min, 0s, 7000us),
+                 at(2024y / February / 29, 23h, 59min, 59s, 999000us)}) {
+    std::string text = toggle::iso8601(t);
+    EXPECT_EQ(toggle::parse_timestamp(text), t) << text;
+    EXPECT_FALSE(toggle::parse_timestamp(text, kPostgres)) << "'Z' is not in PostgreSQL's output: " << text;
+  }
+}
+
+TEST(ParseTimestampTest, EveryDayOfALeapYearAndOfACommonYear) {
+  for (int year : {2024, 2026}) {
+    int days = 0;
+    for (unsigned m = 1; m <= 12; ++m)
+      for (unsigned d = 1; d <= 31; ++d) {
+        year_month_day ymd{std::chrono::year(year), month(m), day(d)};
+        char text[32];
+        std::snprintf(text, sizeof text, "%04d-%02u-%02uT12:00:00Z", year, m, d);
+        auto parsed = toggle::parse_timestamp(text);
+        ASSERT_EQ(parsed.has_value(), ymd.ok()) << text;
+        if (parsed) {
+          EXPECT_EQ(*parsed, sys_days{ymd} + 12h) << text;
+          ++days;
+        }
+      }
+    EXPECT_EQ(days, year == 2024 ? 366 : 365);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse_bounded_int: limits and ids in query strings, paths and settings.
+
+struct BoundedIntCase {
+  const char* name;
+  std::string text;
+  std::int64_t min, max;
+  std::optional<std::int64_t> expected;
+};
+void PrintTo(const BoundedIntCase& c, std::ostream* os) { *os << c.name; }
+
+const std::vector<BoundedIntCase> kBoundedIntCases = {
+    {"Zero", "0", 0, 10, 0},
+    {"Max", "10", 0, 10, 10},
+    {"Min", "1", 1, 10, 1},
+    {"LeadingZeros", "007", 0, 10, 7},
+    {"Large", "999999999999999999", 0, 999999999999999999, 999999999999999999},
+    {"Int64Max", "9223372036854775807", 0, INT64_MAX, INT64_MAX},
+    {"AboveMax", "11", 0, 10, std::nullopt},
+    {"BelowMin", "0", 1, 10, std::nullopt},
+    {"Overflow", "9223372036854775808", 0, INT64_MAX, std::nullopt},
+    {"Huge", "99999999999999999999999", 0, INT64_MAX, std::nullopt},
+    {"Empty", "", 0, 10, std::nullopt},
+    {"Minus", "-1", -10, 10, std::nullopt},
+    {"Plus", "+1", 0, 10, std::nullopt},
+    {"LeadingSpace", " 1", 0, 10, std::nullopt},
+    {"TrailingSpace", "1 ", 0, 10, std::nullopt},
+    {"Fraction", "1.5", 0, 10, std::nullopt},
+    {"Exponent", "1e2", 0, 1000, std::nullopt},
+    {"Hex", "0x10", 0, 100, std::nullopt},
+    {"Letters", "abc", 0, 10, std::nullopt},
+    {"TrailingLetters", "1a", 0, 10, std::nullopt},
+    {"NulInside", "1\0"s, 0, 100, std::nullopt},
+};
+
+class ParseBoundedInt : public testing::TestWithParam<BoundedIntCase> {};
+
+TEST_P(ParseBoundedInt, ParsesWithinBoundsOnly) {
+  const auto& c = GetParam();
+  EXPECT_EQ(toggle::parse_bounded_int(c.text, c.min, c.max), c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ParseBoundedInt, testing::ValuesIn(kBoundedIntCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---------------------------------------------------------------------------------------------
+// utf8_length: what the API's length limits count (characters, not bytes).
+
+TEST(Utf8LengthTest, CountsCodePoints) {
+  EXPECT_EQ(toggle::utf8_length(""), 0u);
+  EXPECT_EQ(toggle::utf8_length("abc"), 3u);
+  EXPECT_EQ(toggle::utf8_length("a\0b"s), 3u) << "NUL is a character";
+  EXPECT_EQ(toggle::utf8_length("\xc3\xa9"), 1u) << "U+00E9: two bytes";
+  EXPECT_EQ(toggle::utf8_length("\xe2\x82\xac"), 1u) << "U+20AC: three bytes";
+  EXPECT_EQ(toggle::utf8_length("\xf0\x9f\x98\x80"), 1u) << "U+1F600: four bytes";
+  EXPECT_EQ(toggle::utf8_length("jos\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80!"), 8u);
+  EXPECT_EQ(toggle::utf8_length("e\xcc\x81"), 2u) << "a combining accent is a code point of its own";
+}
+
+TEST(Utf8LengthTest, TheDocumentedLimitsCountCharacters) {
+  std::string e_acute = "\xc3\xa9";
+  std::string description;
+  for (int i = 0; i < 500; ++i) description += e_acute;
+  EXPECT_EQ(description.size(), 1000u);
+  EXPECT_EQ(toggle::utf8_length(description), 500u) << "500 characters, within a 1000-character limit";
+  std::string user;
+  for (int i = 0; i < 129; ++i) user += e_acute;
+  EXPECT_EQ(toggle::utf8_length(user), 129u) << "within the 256-character user_id limit";
+}
 
 }  // namespace

@@ -380,16 +380,21 @@ struct Server::Impl {
     conn.busy = true;
     if (ec == http::error::header_limit) {
       // Beast counts the request line and the headers together: if the request line alone does
-      // not fit, the URI is too long (414); otherwise the headers are (431).
+      // not fit, the URI is too long (414); otherwise the headers are (431). The parser takes
+      // what it has parsed out of the buffer: once it has the request line (its target is set),
+      // the buffer holds only header fields.
       auto data = static_cast<const char*>(buffer.data().data());
       auto line_end = std::string_view(data, buffer.size()).find("\r\n");
-      bool line_fits = line_end != std::string_view::npos && line_end + 2 <= opt.max_header_bytes;
+      bool line_fits = !parser.get().target().empty() ||
+                       (line_end != std::string_view::npos && line_end + 2 <= opt.max_header_bytes);
+      ex.id = request_id({});  // the client's X-Request-Id cannot be read: a new one
       ex.rejection = line_fits ? rejection(ErrorKind::headers_too_large, "headers_too_large", "request headers too large")
                                : rejection(ErrorKind::uri_too_long, "uri_too_long", "request URI too long");
       co_return true;
     }
     if (closed_by_peer(ec)) co_return false;  // closed by the peer, idle too long, or shutdown
     if (ec) {
+      ex.id = request_id({});
       ex.rejection = rejection(ErrorKind::invalid, "malformed_request", "malformed HTTP request: " + ec.message());
       co_return true;
     }

@@ -49,6 +49,12 @@ class SqliteDatabase final : public Database {
   class Conn final : public Connection {
    public:
     explicit Conn(SqliteDatabase& db) : db_(db), lock_(db.mutex_) {}
+    // A unit of work that ends inside a transaction (neither committed nor rolled back, e.g. its
+    // ROLLBACK failed) must not hand it to the next: the database has this one connection, so its
+    // writes would join the open transaction and every later BEGIN would fail.
+    ~Conn() override {
+      if (!sqlite3_get_autocommit(db_.db_)) sqlite3_exec(db_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     Dialect dialect() const override { return Dialect::sqlite; }
     Result exec(std::string_view sql, std::initializer_list<Param> params) override {
       return db_.run(sql, params.begin(), params.size());
