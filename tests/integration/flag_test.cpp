@@ -10,7 +10,6 @@ namespace itest {
 namespace {
 
 using toggle::flags::FlagStore;
-using toggle::flags::FlagUpdate;
 
 // ---------------------------------------------------------------------------------------------
 // FlagStore
@@ -71,7 +70,7 @@ TEST_P(FlagStoreTest, DuplicateNameIsAConflictAndChangesNothing) {
 
 TEST_P(FlagStoreTest, UpdateIsPartial) {
   auto created = store.create("f", "desc", false);
-  auto enabled = store.update("f", FlagUpdate{std::nullopt, true});
+  auto enabled = store.update("f", std::nullopt, true);
   ASSERT_TRUE(enabled);
   EXPECT_TRUE(enabled->is_enabled);
   EXPECT_EQ(enabled->description, "desc") << "COALESCE keeps the unset description";
@@ -79,17 +78,17 @@ TEST_P(FlagStoreTest, UpdateIsPartial) {
   EXPECT_TRUE(is_iso8601_utc(enabled->updated_at));
   EXPECT_GE(enabled->updated_at, created.updated_at);
 
-  auto described = store.update("f", FlagUpdate{"new text", std::nullopt});
+  auto described = store.update("f", "new text", std::nullopt);
   ASSERT_TRUE(described);
   EXPECT_EQ(described->description, "new text");
   EXPECT_TRUE(described->is_enabled) << "COALESCE keeps the unset is_enabled";
 
-  auto both = store.update("f", FlagUpdate{"", false});
+  auto both = store.update("f", "", false);
   ASSERT_TRUE(both);
   EXPECT_EQ(both->description, "") << "an empty description is a value, not 'unset'";
   EXPECT_FALSE(both->is_enabled);
 
-  EXPECT_FALSE(store.update("missing", FlagUpdate{"x", true}));
+  EXPECT_FALSE(store.update("missing", "x", true));
 }
 
 TEST_P(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
@@ -98,7 +97,7 @@ TEST_P(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
   EXPECT_GT(a.version, v0);
   EXPECT_EQ(store.feed().version(), a.version);
   EXPECT_EQ(store.feed().feed().version(), a.version) << "published to the change feed";
-  auto updated = store.update("a", FlagUpdate{std::nullopt, true});
+  auto updated = store.update("a", std::nullopt, true);
   EXPECT_GT(updated->version, a.version);
   auto b = store.create("b", "", false);
   EXPECT_GT(b.version, updated->version);
@@ -108,7 +107,7 @@ TEST_P(FlagStoreTest, EveryWriteAdvancesTheVersionAndRemoveReturnsIt) {
   EXPECT_EQ(store.feed().feed().version(), removed) << "a deletion is published too";
   auto recreated = store.create("a", "again", true);
   EXPECT_GT(recreated.version, removed);
-  EXPECT_FALSE(store.update("missing", FlagUpdate{"x", std::nullopt}));
+  EXPECT_FALSE(store.update("missing", "x", std::nullopt));
   EXPECT_FALSE(store.remove("missing"));
   EXPECT_EQ(store.feed().version(), recreated.version) << "writes that change nothing do not advance the version";
   EXPECT_EQ(store.feed().feed().version(), recreated.version);
@@ -150,7 +149,7 @@ TEST_P(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
   std::string epoch = store.feed().epoch();
   std::int64_t seen = store.feed().version();
 
-  store.update("updated", FlagUpdate{std::nullopt, true});
+  store.update("updated", std::nullopt, true);
   store.remove("deleted");
   store.create("created", "new", true);
 

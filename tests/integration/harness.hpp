@@ -367,7 +367,7 @@ inline TargetingConfig targeting_config(const TestDatabase& db, const std::strin
                                         const std::string& flag_url) {
   TargetingConfig c = main_configs().targeting;
   c.auth_url = auth_url;
-  c.flag_url = flag_url;
+  c.flags.base_url = flag_url;
   c.database.url = db.url();
   return c;
 }

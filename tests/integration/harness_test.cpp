@@ -25,7 +25,7 @@ TEST(HarnessTest, ServicesRunWithTheDefaultsOfTheirMain) {
   TestDatabase db(Backend::sqlite, dir, "x");
   EXPECT_TRUE(analytics_config(db, "http://a").database.options.durable_commits) << "analytics' main() sets it";
   EXPECT_EQ(flag_config(db, "http://a").database.options.pool_size, 8u) << "DATABASE_POOL_SIZE";
-  EXPECT_EQ(targeting_config(db, "http://a", "http://f").full_resync, 300000ms) << "SYNC_FULL_RESYNC_MS";
+  EXPECT_EQ(targeting_config(db, "http://a", "http://f").flags.full_resync, 300000ms) << "SYNC_FULL_RESYNC_MS";
   EXPECT_EQ(auth_config(db).master_key, kMasterKey);
 }
 

@@ -11,7 +11,6 @@ namespace itest {
 namespace {
 
 using toggle::targeting::RuleStore;
-using toggle::targeting::RuleUpdate;
 
 // ---------------------------------------------------------------------------------------------
 // RuleStore
@@ -42,16 +41,16 @@ TEST_P(RuleStoreTest, CrudConflictAndPartialUpdate) {
     EXPECT_EQ(e.code(), "rule_exists");
   }
 
-  auto disabled = store.update("f", RuleUpdate{std::nullopt, false});
+  auto disabled = store.update("f", std::nullopt, false);
   ASSERT_TRUE(disabled);
   EXPECT_FALSE(disabled->is_enabled);
   EXPECT_EQ(disabled->rules, fifty) << "COALESCE keeps the unset rule";
-  auto changed = store.update("f", RuleUpdate{R"({"type":"USER_LIST","values":["u1"]})", std::nullopt});
+  auto changed = store.update("f", R"({"type":"USER_LIST","values":["u1"]})", std::nullopt);
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->rules, R"({"type":"USER_LIST","values":["u1"]})");
   EXPECT_FALSE(changed->is_enabled) << "COALESCE keeps the unset is_enabled";
   EXPECT_GT(changed->version, disabled->version);
-  EXPECT_FALSE(store.update("missing", RuleUpdate{std::nullopt, true}));
+  EXPECT_FALSE(store.update("missing", std::nullopt, true));
 
   store.create("a", fifty, true);
   auto all = store.list();
@@ -80,7 +79,7 @@ TEST_P(RuleStoreTest, ChangesSince) {
   EXPECT_EQ(changes_since(store.feed(), seen, "other")["full"], true);
   EXPECT_EQ(changes_since(store.feed(), seen + 1, epoch)["full"], true);
 
-  store.update("a", RuleUpdate{std::nullopt, false});
+  store.update("a", std::nullopt, false);
   store.remove("b");
   json delta = changes_since(store.feed(), seen, epoch);
   EXPECT_EQ(delta["full"], false);

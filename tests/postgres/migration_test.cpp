@@ -175,7 +175,7 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
   json full = changes_since(stores.flags.feed(), 0, stores.flags.feed().epoch());
   ASSERT_EQ(full["flags"].size(), 1u);
   EXPECT_EQ(full["flags"][0]["name"], "enable-new-dashboard");
-  auto off = stores.flags.update("enable-new-dashboard", toggle::flags::FlagUpdate{std::nullopt, false});
+  auto off = stores.flags.update("enable-new-dashboard", std::nullopt, false);
   ASSERT_TRUE(off);
   EXPECT_FALSE(off->is_enabled);
   EXPECT_TRUE(is_iso8601_utc(off->updated_at)) << "the seed's trigger sets it: " << off->updated_at;
