@@ -1,0 +1,135 @@
+// analytics-service's EventStore on the Azure Table API (Cosmos DB for Table; Azure Table Storage
+// and azurite speak the same protocol). Two tables, made by create_cosmos_event_tables():
+//
+//   <table> (AZURE_COSMOS_TABLE, default EvaluationEvents): each event once, and per-flag counters
+//     event     PartitionKey = flag_name
+//               RowKey       = event_row_key(): 15 digits of inverted milliseconds (newest first),
+//                              "_", the event_id's bytes complemented in hex, "~"
+//               properties   event_id, user_id, flag_name, result (Edm.Boolean), timestamp (the
+//                            event's RFC 3339 text), variant and reason when set: the event's own
+//                            fields under their own names, so any tool can read the table
+//     counter   PartitionKey = flag_name, RowKey = "counts"
+//               properties   true_count, false_count (Edm.Int64) -- no event_id: tools that read
+//                            events skip it
+//   <table>ByTime: a copy of each event for "newest events of all flags"
+//     event     PartitionKey = the hour of its timestamp and a shard, "2026-11-30T13-2"
+//               RowKey       = the same event_row_key(); the same properties
+//     hour      PartitionKey = "hours", RowKey = 8 digits of the inverted hour, property hour:
+//               the hours that hold events, newest first, so a reader finds them without a scan
+//
+// Keys: the RowKey orders a partition newest first, by timestamp to the millisecond and then by
+// event_id descending -- the order recent() promises (SQL's ORDER BY timestamp DESC, event_id
+// DESC) -- so "newest events of one flag" is one query of one partition, read from its start.
+// The counter sits in the same partition, so "counts of one flag" is one point read.
+//
+// Exactly once: the RowKey is a function of the event (its timestamp and event_id), so storing
+// an event again is an insert that conflicts. Each flag's new events and its counter change go in
+// ONE entity group transaction (up to 99 inserts and the counter's update with If-Match on its
+// ETag, or its insert when it has none): the events and their count are committed together or
+// not at all -- there is no window between storing and counting, whatever crashes. A conflict
+// fails the whole transaction: an event stored before (409: the store finds which of the batch
+// exist, drops them and resubmits the rest), or another writer's counter update (412: it reads
+// the counter again and resubmits). So a redelivered or concurrently stored event is neither
+// stored nor counted twice, across consumers. More than 99 events of a flag: several
+// transactions in turn, each carrying the counter's new ETag to the next.
+//
+// The ByTime copies are written after that commit, for every event of the call, new or not, with
+// insert-or-replace (idempotent: same keys, same content). If the store fails or the process dies
+// between the commit and the copies, store() has not returned, the messages are not acknowledged
+// and come back: the events are then found stored (not counted again) and their copies written.
+// Until then, recent() of all flags lacks them (recent() of their flag and summary() have them).
+// An hour is registered (insert-or-replace) before any copy goes into it.
+//
+// Limits, honestly: an event_id is expected to name one event (the contract's UUIDs and
+// content_event_id() do): a producer that reused an id with another timestamp or flag would get
+// both stored (SQL would keep the first). Each flag's events live in one partition and each
+// hour's copies in four: on Cosmos DB a logical partition takes at most 10,000 RU/s (some
+// 1,500-2,000 event writes/s), which bounds one flag's store rate and, at four shards, the
+// platform's (the shard count is kByTimeShards in one place; changing it is a migration).
+// On Cosmos DB each table has its own throughput (unless the database's is shared).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "toggle/cloud/cosmos_table_client.hpp"
+#include "toggle/core/event_transport.hpp"
+
+namespace toggle {
+class WorkerPool;
+}
+
+namespace toggle::cloud {
+
+// The time index's table: <table>ByTime.
+std::string cosmos_time_table(const std::string& table);
+
+struct CosmosTableCreated {
+  std::string table;
+  bool created = false;  // false: it existed already
+};
+
+// Creates the store's tables (<table> and <table>ByTime) if they do not exist; run again, it
+// changes nothing. Throws std::invalid_argument for a name the service refuses (3-63 letters and
+// digits, starting with a letter; <table>ByTime must fit too), TableError when the service fails.
+std::vector<CosmosTableCreated> create_cosmos_event_tables(const TableConnectionString& connection,
+                                                           const std::string& table, TableClientOptions options = {});
+
+struct CosmosEventStoreOptions {
+  // Requests in flight at once within one store() (one flag's transactions run in turn, different
+  // flags and partitions side by side). 1: all on the calling thread.
+  unsigned parallel_requests = 4;
+  // Conflict rounds (another writer's counter update, events found stored) one transaction may
+  // go through before store() gives up with Error{unavailable}.
+  int max_conflict_rounds = 100;
+  TableClientOptions table;
+};
+
+class CosmosEventStore final : public EventStore {
+ public:
+  // Throws std::invalid_argument for a bad table name (see create_cosmos_event_tables); connects
+  // lazily (readiness() says whether the tables answer).
+  CosmosEventStore(const TableConnectionString& connection, const std::string& table,
+                   CosmosEventStoreOptions options = {});
+  ~CosmosEventStore() override;
+
+  // Returns how many events were new. Throws Error{unavailable} when the Table API cannot be
+  // reached or refuses (no table, wrong key: the message says which), Error{invalid} for an event
+  // without a flag name or with a timestamp that is not RFC 3339 in UTC. Events repeated within the call
+  // are stored once (the first).
+  std::size_t store(const std::vector<Event>& events) override;
+  std::vector<Event> recent(const std::optional<std::string>& flag_name, std::size_t limit) override;
+  Summary summary(const std::string& flag_name) override;
+  // "" when both tables answer, else what is wrong.
+  std::string readiness() override;
+
+  const std::string& table() const { return table_; }
+  const std::string& time_table() const { return time_table_; }
+
+ private:
+  struct Keyed;
+  std::size_t store_flag(const std::string& flag, std::vector<const Keyed*> events);
+  void store_copies(const std::vector<Keyed>& events);
+  void register_hours(const std::vector<std::int64_t>& hours);
+  std::vector<Event> recent_of_flag(const std::string& flag, std::size_t limit);
+  std::vector<Event> recent_of_all(std::size_t limit);
+  // Runs the tasks on the pool (or inline) and rethrows the first failure.
+  void run_all(std::vector<std::function<void()>> tasks);
+
+  TableClient tables_;
+  std::string table_, time_table_;
+  CosmosEventStoreOptions options_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::mutex hours_mutex_;
+  std::vector<std::int64_t> registered_hours_;  // recently registered hours (a small cache)
+  std::mutex counters_mutex_;
+  std::map<std::string, TableEntity> counters_;  // by flag: each counter as last read or written, with its ETag
+};
+
+}  // namespace toggle::cloud
