@@ -109,6 +109,7 @@ TEST(CosmosEventStore, TheSameBatchTwiceIsStoredAndCountedOnce) {
   batch[0].reason = "SPLIT";
   EXPECT_EQ(f.store.store(batch), 11u);
   EXPECT_EQ(f.store.store(batch), 0u);
+  EXPECT_EQ(f.store.stats().duplicates, 11u);
   auto a = f.store.summary("flag-a");
   EXPECT_EQ(a.true_count, 4);
   EXPECT_EQ(a.false_count, 3);
@@ -188,6 +189,13 @@ TEST(CosmosEventStore, ConcurrentWritersNeverCountTwice) {
   ta.join();
   tb.join();
   EXPECT_EQ(stored_a + stored_b, 360u);
+  // Each event was stored by one and found stored by the other.
+  EXPECT_EQ(f.store.stats().duplicates + other.stats().duplicates, 360u);
+  std::printf("two writers: %llu + %llu transactions, %llu + %llu counter conflicts resolved\n",
+              static_cast<unsigned long long>(f.store.stats().transactions),
+              static_cast<unsigned long long>(other.stats().transactions),
+              static_cast<unsigned long long>(f.store.stats().counter_conflicts),
+              static_cast<unsigned long long>(other.stats().counter_conflicts));
   auto hot = f.store.summary("hot-flag");
   EXPECT_EQ(hot.true_count, 150);
   EXPECT_EQ(hot.false_count, 150);

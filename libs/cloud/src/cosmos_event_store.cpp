@@ -191,6 +191,7 @@ std::size_t CosmosEventStore::store_flag(const std::string& flag, std::vector<co
 
       TableBatchResult r = tables_.submit_batch(table_, ops);
       if (r.committed) {
+        ++transactions_;
         added += chunk.size();
         count.etag = r.etags.back();
         counter = std::move(count);
@@ -207,6 +208,7 @@ std::size_t CosmosEventStore::store_flag(const std::string& flag, std::vector<co
         throw batch_failed(r, "storing events of flag " + flag, table_);
       }
       if (counter_conflict || unknown_conflict) {
+        ++counter_conflicts_;
         counter = tables_.get_entity(table_, flag, keys::kCounterRow);
         remember();
       }
@@ -228,7 +230,7 @@ std::size_t CosmosEventStore::store_flag(const std::string& flag, std::vector<co
             query.next_row_key = page.next_row_key;
           }
         }
-        std::erase_if(chunk, [&](const Keyed* k) { return stored.count(k->row_key) > 0; });
+        duplicates_ += std::erase_if(chunk, [&](const Keyed* k) { return stored.count(k->row_key) > 0; });
       }
     }
   }

@@ -49,6 +49,7 @@
 // On Cosmos DB each table has its own throughput (unless the database's is shared).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -109,6 +110,14 @@ class CosmosEventStore final : public EventStore {
   // "" when both tables answer, else what is wrong.
   std::string readiness() override;
 
+  // What the store went through since it was made (for metrics and tests).
+  struct Stats {
+    std::uint64_t transactions = 0;       // committed transactions of the events table
+    std::uint64_t duplicates = 0;         // events found stored already (redeliveries, other writers)
+    std::uint64_t counter_conflicts = 0;  // transactions resubmitted because another writer counted first
+  };
+  Stats stats() const { return {transactions_.load(), duplicates_.load(), counter_conflicts_.load()}; }
+
   const std::string& table() const { return table_; }
   const std::string& time_table() const { return time_table_; }
 
@@ -128,6 +137,7 @@ class CosmosEventStore final : public EventStore {
   std::unique_ptr<WorkerPool> pool_;
   std::mutex hours_mutex_;
   std::vector<std::int64_t> registered_hours_;  // recently registered hours (a small cache)
+  std::atomic<std::uint64_t> transactions_{0}, duplicates_{0}, counter_conflicts_{0};
   std::mutex counters_mutex_;
   std::map<std::string, TableEntity> counters_;  // by flag: each counter as last read or written, with its ETag
 };
