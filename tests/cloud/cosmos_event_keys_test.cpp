@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "toggle/cloud/azure_settings.hpp"
@@ -70,8 +71,13 @@ TEST(CosmosEventKeys, RowKeysSortNewestFirstThenEventIdDescending) {
   std::string key = keys::row_key(0, "a");
   EXPECT_EQ(key, "253402300799999_9e~");  // 255 - 'a' (0x61) = 0x9e
   EXPECT_TRUE(table_key_problem(keys::row_key(0, "odd/id#with?chars\\")).empty());
-  EXPECT_LT(keys::row_key(keys::kOldestMillis, std::string(64, '\0')), std::string(keys::kEventRowsBelow));
-  EXPECT_GT(std::string(keys::kCounterRow), std::string(keys::kEventRowsBelow));
+  // Events of (lo, hi] are the RowKeys in [row_prefix(hi), row_prefix(lo)), and no range the
+  // reader asks for reaches the counter.
+  EXPECT_GE(keys::row_key(5, "id"), keys::row_prefix(5));
+  EXPECT_LT(keys::row_key(5, "id"), keys::row_prefix(4));
+  EXPECT_LT(keys::row_key(keys::kOldestMillis, std::string(64, '\xff')), keys::row_prefix(keys::kOldestMillis - 1));
+  EXPECT_LT(keys::row_prefix(keys::kOldestMillis - 1), std::string(keys::kCounterRow));
+  EXPECT_EQ(keys::row_prefix(keys::kNewestMillis), "000000000000000");
 }
 
 TEST(CosmosEventKeys, HoursAndTheirKeys) {
@@ -89,6 +95,16 @@ TEST(CosmosEventKeys, HoursAndTheirKeys) {
   EXPECT_LT(keys::hour_row_key(10), keys::hour_row_key(9));  // newer first
   EXPECT_FALSE(keys::hour_from_row_key("counts"));
   EXPECT_EQ(keys::time_partition(keys::hour_of(1796043600123), 2), "2026-11-30T13-2");
+  for (std::int64_t millis : {keys::kOldestMillis, std::int64_t{-1}, std::int64_t{0}, keys::kNewestMillis}) {
+    std::int64_t day = keys::day_of(millis);
+    EXPECT_EQ(keys::day_row_key(day).size(), 7u);
+    EXPECT_EQ(keys::day_from_row_key(keys::day_row_key(day)), day);
+  }
+  EXPECT_EQ(keys::day_text(keys::day_of(1796043600123)), "2026-11-30");
+  EXPECT_EQ(keys::day_text(keys::day_of(-1)), "1969-12-31");
+  EXPECT_EQ(keys::hours_partition(keys::day_of(1796043600123)), "hours-2026-11-30");
+  EXPECT_LT(keys::day_row_key(10), keys::day_row_key(9));
+  EXPECT_FALSE(keys::day_from_row_key(keys::hour_row_key(0)));
 }
 
 TEST(CosmosEventKeys, ShardsAreStableAndSpread) {
@@ -120,6 +136,86 @@ TEST(CosmosEventKeys, EntitiesCarryTheEventsFieldsUnderTheirOwnNames) {
 
   TableEntity counter{"flag-a", keys::kCounterRow, {{"true_count", std::int64_t{1}}}, ""};
   EXPECT_FALSE(keys::event_from_entity(counter));
+}
+
+namespace {
+
+// A partition store that answers like Cosmos DB for Table: every entity of a RowKey range, in
+// no particular order. Counts the ranges asked for.
+struct UnsortedTable {
+  std::map<std::string, std::vector<TableEntity>> partitions;
+  std::mt19937 random{3};
+  int reads = 0;
+
+  void add(const std::string& partition, std::int64_t millis, const std::string& id) {
+    partitions[partition].push_back({partition, keys::row_key(millis, id), {{"event_id", id}}, ""});
+  }
+  keys::ReadRange reader() {
+    return [this](const std::string& partition, const std::string& from, const std::string& to) {
+      ++reads;
+      std::vector<TableEntity> out;
+      for (const auto& e : partitions[partition]) {
+        if (e.row_key >= from && e.row_key < to) out.push_back(e);
+      }
+      std::shuffle(out.begin(), out.end(), random);
+      return out;
+    };
+  }
+  // What the reader must return: the `wanted` smallest RowKeys of those partitions in the range.
+  std::vector<std::string> expected(const std::vector<std::string>& names, std::int64_t newest, std::int64_t oldest,
+                                    std::size_t wanted) {
+    std::vector<std::string> keys_in_range;
+    for (const auto& name : names) {
+      for (const auto& e : partitions[name]) {
+        if (e.row_key >= keys::row_prefix(newest) && e.row_key < keys::row_prefix(oldest - 1))
+          keys_in_range.push_back(e.row_key);
+      }
+    }
+    std::sort(keys_in_range.begin(), keys_in_range.end());
+    if (keys_in_range.size() > wanted) keys_in_range.resize(wanted);
+    return keys_in_range;
+  }
+};
+
+std::vector<std::string> row_keys(const std::vector<TableEntity>& entities) {
+  std::vector<std::string> out;
+  for (const auto& e : entities) out.push_back(e.row_key);
+  return out;
+}
+
+}  // namespace
+
+TEST(CosmosEventKeys, ReadNewestNeedsNoOrderFromTheService) {
+  UnsortedTable table;
+  const std::int64_t now = 1796043600000;
+  std::mt19937 random(11);
+  // A busy minute, a quiet month before it, a burst a year earlier, a few in the future (clock
+  // skew), ties within one millisecond, and two partitions read together.
+  for (int i = 0; i < 3000; ++i)
+    table.add(i % 2 ? "a" : "b", now - std::uniform_int_distribution<>(0, 60000)(random), "busy-" + std::to_string(i));
+  for (int i = 0; i < 20; ++i) table.add("a", now - 86400000LL * (2 + i), "quiet-" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) table.add("b", now - 365LL * 86400000 + i, "old-" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) table.add("a", now + 5000 + i, "future-" + std::to_string(i));
+  for (const char* id : {"t1", "t2", "t10", "t"}) table.add("b", now - 30000, id);
+
+  for (std::size_t wanted :
+       {std::size_t{1}, std::size_t{7}, std::size_t{100}, std::size_t{2999}, std::size_t{3030}, std::size_t{5000}}) {
+    table.reads = 0;
+    auto got = keys::read_newest(table.reader(), {"a", "b"}, keys::kNewestMillis, keys::kOldestMillis, now, wanted);
+    EXPECT_EQ(row_keys(got), table.expected({"a", "b"}, keys::kNewestMillis, keys::kOldestMillis, wanted))
+        << "wanted " << wanted;
+    // Windows grow at least twofold: a bounded number of reads from now back to year 0.
+    EXPECT_LE(table.reads, 2 * 30) << "wanted " << wanted;
+  }
+  // Bounded to an interval (an hour of the time index): nothing outside it.
+  std::int64_t start = now - 3600000, end = now - 1;
+  auto hour = keys::read_newest(table.reader(), {"a", "b"}, end, start, now, 50);
+  EXPECT_EQ(row_keys(hour), table.expected({"a", "b"}, end, start, 50));
+  auto old = keys::read_newest(table.reader(), {"b"}, now - 300LL * 86400000, keys::kOldestMillis, now, 1000);
+  EXPECT_EQ(row_keys(old), table.expected({"b"}, now - 300LL * 86400000, keys::kOldestMillis, 1000));
+  EXPECT_EQ(old.size(), 200u);
+  EXPECT_TRUE(keys::read_newest(table.reader(), {"a"}, keys::kNewestMillis, keys::kOldestMillis, now, 0).empty());
+  EXPECT_TRUE(keys::read_newest(table.reader(), {"none"}, keys::kNewestMillis, keys::kOldestMillis, now, 10).empty());
 }
 
 namespace {

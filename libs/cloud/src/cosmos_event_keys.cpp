@@ -1,5 +1,6 @@
 #include "cosmos_event_keys.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@ namespace toggle::cloud::event_keys {
 namespace {
 
 constexpr std::int64_t kNewestHour = 70389527;  // hour_of(kNewestMillis)
+constexpr std::int64_t kNewestDay = 2932896;    // day_of(kNewestMillis)
 
 std::string padded(std::int64_t value, int digits) {
   char text[24];
@@ -17,8 +19,16 @@ std::string padded(std::int64_t value, int digits) {
   return text;
 }
 
-// Floor division (hours before 1970 are negative).
+// Floor division (hours and days before 1970 are negative).
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+std::optional<std::int64_t> inverted(const std::string& key, std::size_t digits, std::int64_t newest) {
+  std::int64_t value = 0;
+  if (key.size() != digits) return std::nullopt;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), value);
+  if (ec != std::errc() || end != key.data() + key.size() || value < 0) return std::nullopt;
+  return newest - value;
+}
 
 }  // namespace
 
@@ -36,9 +46,11 @@ std::int64_t millis_of(const Event& event) {
   return millis;
 }
 
+std::string row_prefix(std::int64_t millis) { return padded(kNewestMillis - millis, 15); }
+
 std::string row_key(std::int64_t millis, const std::string& event_id) {
   static const char* hex = "0123456789abcdef";
-  std::string key = padded(kNewestMillis - millis, 15);
+  std::string key = row_prefix(millis);
   key.reserve(key.size() + 2 + 2 * event_id.size());
   key += '_';
   for (unsigned char c : event_id) {
@@ -51,28 +63,26 @@ std::string row_key(std::int64_t millis, const std::string& event_id) {
 }
 
 std::int64_t hour_of(std::int64_t millis) { return floor_div(millis, kMillisPerHour); }
+std::int64_t day_of(std::int64_t millis) { return floor_div(millis, kMillisPerDay); }
 
 std::string hour_text(std::int64_t hour) {
-  using namespace std::chrono;
-  sys_time<hours> time{hours(hour)};
-  auto day = floor<days>(time);
-  year_month_day date{day};
+  std::int64_t day = floor_div(hour, 24);
+  return day_text(day) + "T" + padded(hour - day * 24, 2);
+}
+
+std::string day_text(std::int64_t day) {
+  std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(day))};
   char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02lld", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                static_cast<long long>((time - day).count()));
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()));
   return text;
 }
 
 std::string hour_row_key(std::int64_t hour) { return padded(kNewestHour - hour, 8); }
-
-std::optional<std::int64_t> hour_from_row_key(const std::string& row_key) {
-  std::int64_t inverted = 0;
-  if (row_key.size() != 8) return std::nullopt;
-  auto [end, ec] = std::from_chars(row_key.data(), row_key.data() + row_key.size(), inverted);
-  if (ec != std::errc() || end != row_key.data() + row_key.size() || inverted < 0) return std::nullopt;
-  return kNewestHour - inverted;
-}
+std::string day_row_key(std::int64_t day) { return padded(kNewestDay - day, 7); }
+std::optional<std::int64_t> hour_from_row_key(const std::string& row_key) { return inverted(row_key, 8, kNewestHour); }
+std::optional<std::int64_t> day_from_row_key(const std::string& row_key) { return inverted(row_key, 7, kNewestDay); }
+std::string hours_partition(std::int64_t day) { return "hours-" + day_text(day); }
 
 int shard_of(const std::string& event_id) {
   std::uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and platforms
@@ -105,6 +115,44 @@ std::optional<Event> event_from_entity(const TableEntity& entity) {
   const bool* result = entity.get<bool>("result");
   return Event{*id,           text("user_id"), text("flag_name"), result && *result, text("timestamp"), text("variant"),
                text("reason")};
+}
+
+}  // namespace toggle::cloud::event_keys
+
+namespace toggle::cloud::event_keys {
+
+std::vector<TableEntity> read_newest(const ReadRange& read, const std::vector<std::string>& partitions,
+                                     std::int64_t newest, std::int64_t oldest, std::int64_t anchor,
+                                     std::size_t wanted) {
+  std::vector<TableEntity> have;
+  if (wanted == 0 || newest < oldest) return have;
+  anchor = std::clamp(anchor, oldest, newest);
+  // Windows (lo, hi] of milliseconds, newest first: the first is everything after the last
+  // second before the anchor.
+  std::int64_t span = 1000;
+  std::int64_t hi = newest;
+  std::int64_t lo = std::max(oldest - 1, anchor - span);
+  for (;;) {
+    std::size_t got = 0;
+    std::string from = row_prefix(hi), to = row_prefix(lo);
+    for (const std::string& partition : partitions) {
+      for (TableEntity& e : read(partition, from, to)) {
+        have.push_back(std::move(e));
+        ++got;
+      }
+    }
+    if (have.size() >= wanted || lo < oldest) break;
+    // The next window: long enough to hold what is missing at the rate this one held events
+    // (a quarter more), between twice and 64 times as long; an empty one, 64 times.
+    std::int64_t factor = 64;
+    if (got > 0) factor = std::clamp<std::int64_t>((wanted - have.size()) * 5 / (4 * got) + 1, 2, 64);
+    span = std::min(span * factor, kNewestMillis - kOldestMillis + 1);
+    hi = lo;
+    lo = std::max(oldest - 1, hi - span);
+  }
+  std::sort(have.begin(), have.end(), [](const TableEntity& a, const TableEntity& b) { return a.row_key < b.row_key; });
+  if (have.size() > wanted) have.resize(wanted);
+  return have;
 }
 
 }  // namespace toggle::cloud::event_keys

@@ -1,6 +1,7 @@
 #include "toggle/cloud/cosmos_event_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <latch>
 #include <map>
 #include <set>
@@ -264,6 +265,7 @@ void CosmosEventStore::store_copies(const std::vector<Keyed>& events) {
   run_all(std::move(tasks));
 }
 
+// Each new hour into the registry: its day into "days", the hour into "hours-<day>".
 void CosmosEventStore::register_hours(const std::vector<std::int64_t>& hours) {
   std::vector<std::int64_t> unknown;
   {
@@ -274,15 +276,27 @@ void CosmosEventStore::register_hours(const std::vector<std::int64_t>& hours) {
       }
     }
   }
-  for (std::size_t from = 0; from < unknown.size(); from += kMaxBatchOperations) {
-    std::vector<TableOperation> ops;
-    for (std::size_t j = from; j < std::min(unknown.size(), from + kMaxBatchOperations); ++j) {
-      ops.push_back(
+  if (unknown.empty()) return;
+  std::map<std::string, std::vector<TableOperation>> by_partition;
+  std::set<std::int64_t> days;
+  for (std::int64_t h : unknown) {
+    std::int64_t day = keys::day_of(h * keys::kMillisPerHour);
+    if (days.insert(day).second) {
+      by_partition[keys::kDaysPartition].push_back(
           {TableOperation::Kind::upsert_replace,
-           {keys::kHoursPartition, keys::hour_row_key(unknown[j]), {{"hour", keys::hour_text(unknown[j])}}, ""}});
+           {keys::kDaysPartition, keys::day_row_key(day), {{"day", keys::day_text(day)}}, ""}});
     }
-    TableBatchResult r = tables_.submit_batch(time_table_, ops);
-    if (!r.committed) throw batch_failed(r, "registering hours", time_table_);
+    by_partition[keys::hours_partition(day)].push_back(
+        {TableOperation::Kind::upsert_replace,
+         {keys::hours_partition(day), keys::hour_row_key(h), {{"hour", keys::hour_text(h)}}, ""}});
+  }
+  for (auto& [partition, ops] : by_partition) {
+    for (std::size_t from = 0; from < ops.size(); from += kMaxBatchOperations) {
+      std::vector<TableOperation> batch(ops.begin() + from,
+                                        ops.begin() + std::min(ops.size(), from + kMaxBatchOperations));
+      TableBatchResult r = tables_.submit_batch(time_table_, batch);
+      if (!r.committed) throw batch_failed(r, "registering hours", time_table_);
+    }
   }
   std::lock_guard lock(hours_mutex_);
   for (std::int64_t h : unknown) {
@@ -303,68 +317,83 @@ std::vector<Event> CosmosEventStore::recent(const std::optional<std::string>& fl
 
 namespace {
 
-// Up to `limit` entities of a query, in the service's (RowKey) order.
-std::vector<TableEntity> first_entities(const TableClient& tables, const std::string& table, TableQuery query,
-                                        std::size_t limit) {
+// Every entity of a query, all pages.
+std::vector<TableEntity> all_entities(const TableClient& tables, const std::string& table, TableQuery query) {
   std::vector<TableEntity> out;
-  while (out.size() < limit) {
-    query.top = static_cast<int>(std::min<std::size_t>(limit - out.size(), 1000));
+  for (;;) {
     TablePage page = tables.query(table, query);
-    for (auto& e : page.entities) {
-      if (out.size() < limit) out.push_back(std::move(e));
-    }
-    if (!page.more()) break;
+    std::move(page.entities.begin(), page.entities.end(), std::back_inserter(out));
+    if (!page.more()) return out;
     query.next_partition_key = page.next_partition_key;
     query.next_row_key = page.next_row_key;
   }
-  return out;
 }
 
-}  // namespace
+std::int64_t now_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
-std::vector<Event> CosmosEventStore::recent_of_flag(const std::string& flag, std::size_t limit) {
-  if (flag.empty() || !table_key_problem(flag).empty()) return {};  // no partition can have that name
-  TableQuery query{partition_filter(flag) + " and RowKey lt " + odata_string(keys::kEventRowsBelow), 0, {}, "", ""};
+std::vector<Event> events_of(const std::vector<TableEntity>& entities) {
   std::vector<Event> out;
-  for (const TableEntity& entity : first_entities(tables_, table_, query, limit)) {
+  out.reserve(entities.size());
+  for (const TableEntity& entity : entities) {
     if (auto event = keys::event_from_entity(entity)) out.push_back(std::move(*event));
   }
   return out;
 }
 
-// The newest hours first; in each hour, the first entities of its shards merged by RowKey.
+// The registry entries of a partition, newest first (the service returns them in any order).
+template <class Parse>
+std::vector<std::int64_t> registered(const TableClient& tables, const std::string& table, const std::string& partition,
+                                     Parse parse) {
+  std::vector<std::int64_t> out;
+  for (const TableEntity& e : all_entities(tables, table, {partition_filter(partition), 0, {"RowKey"}, "", ""})) {
+    if (auto value = parse(e.row_key)) out.push_back(*value);
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+}  // namespace
+
+keys::ReadRange CosmosEventStore::range_reader(const std::string& table) const {
+  return [this, table](const std::string& partition, const std::string& from, const std::string& to) {
+    return all_entities(
+        tables_, table,
+        {partition_filter(partition) + " and RowKey ge " + odata_string(from) + " and RowKey lt " + odata_string(to),
+         0,
+         {},
+         "",
+         ""});
+  };
+}
+
+// Windows of time back from now in the flag's partition (see read_newest).
+std::vector<Event> CosmosEventStore::recent_of_flag(const std::string& flag, std::size_t limit) {
+  if (flag.empty() || !table_key_problem(flag).empty()) return {};  // no partition can have that name
+  return events_of(
+      keys::read_newest(range_reader(table_), {flag}, keys::kNewestMillis, keys::kOldestMillis, now_millis(), limit));
+}
+
+// The days that hold events, newest first; in each, its hours, newest first; in each hour,
+// windows of time across its shards.
 std::vector<Event> CosmosEventStore::recent_of_all(std::size_t limit) {
   std::vector<Event> out;
-  TableQuery hours_query{partition_filter(keys::kHoursPartition), 0, {"hour"}, "", ""};
-  for (;;) {
-    TablePage hours = tables_.query(time_table_, hours_query);
-    for (const TableEntity& hour_entity : hours.entities) {
-      auto hour = keys::hour_from_row_key(hour_entity.row_key);
-      if (!hour) continue;
-      std::size_t wanted = limit - out.size();
-      std::vector<std::vector<TableEntity>> shards(keys::kByTimeShards);
-      std::vector<std::function<void()>> tasks;
-      for (int s = 0; s < keys::kByTimeShards; ++s) {
-        tasks.push_back([&, s] {
-          TableQuery q{partition_filter(keys::time_partition(*hour, s)), 0, {}, "", ""};
-          shards[s] = first_entities(tables_, time_table_, q, wanted);
-        });
-      }
-      run_all(std::move(tasks));
-      std::vector<TableEntity> merged;
-      for (auto& shard : shards) std::move(shard.begin(), shard.end(), std::back_inserter(merged));
-      std::sort(merged.begin(), merged.end(),
-                [](const TableEntity& a, const TableEntity& b) { return a.row_key < b.row_key; });
-      for (const TableEntity& entity : merged) {
-        if (out.size() >= limit) break;
-        if (auto event = keys::event_from_entity(entity)) out.push_back(std::move(*event));
+  auto read = range_reader(time_table_);
+  std::int64_t now = now_millis();
+  for (std::int64_t day : registered(tables_, time_table_, keys::kDaysPartition, keys::day_from_row_key)) {
+    for (std::int64_t hour : registered(tables_, time_table_, keys::hours_partition(day), keys::hour_from_row_key)) {
+      std::vector<std::string> shards;
+      for (int s = 0; s < keys::kByTimeShards; ++s) shards.push_back(keys::time_partition(hour, s));
+      std::int64_t start = hour * keys::kMillisPerHour, end = start + keys::kMillisPerHour - 1;
+      for (Event& e : events_of(keys::read_newest(read, shards, end, start, now, limit - out.size()))) {
+        out.push_back(std::move(e));
       }
       if (out.size() >= limit) return out;
     }
-    if (!hours.more()) return out;
-    hours_query.next_partition_key = hours.next_partition_key;
-    hours_query.next_row_key = hours.next_row_key;
   }
+  return out;
 }
 
 EventStore::Summary CosmosEventStore::summary(const std::string& flag_name) {

@@ -3,24 +3,30 @@
 //
 //   <table> (AZURE_COSMOS_TABLE, default EvaluationEvents): each event once, and per-flag counters
 //     event     PartitionKey = flag_name
-//               RowKey       = event_row_key(): 15 digits of inverted milliseconds (newest first),
-//                              "_", the event_id's bytes complemented in hex, "~"
+//               RowKey       = 15 digits of inverted milliseconds, "_", the event_id's bytes
+//                              complemented in hex, "~" (event_keys::row_key)
 //               properties   event_id, user_id, flag_name, result (Edm.Boolean), timestamp (the
 //                            event's RFC 3339 text), variant and reason when set: the event's own
 //                            fields under their own names, so any tool can read the table
 //     counter   PartitionKey = flag_name, RowKey = "counts"
 //               properties   true_count, false_count (Edm.Int64) -- no event_id: tools that read
 //                            events skip it
-//   <table>ByTime: a copy of each event for "newest events of all flags"
-//     event     PartitionKey = the hour of its timestamp and a shard, "2026-11-30T13-2"
-//               RowKey       = the same event_row_key(); the same properties
-//     hour      PartitionKey = "hours", RowKey = 8 digits of the inverted hour, property hour:
-//               the hours that hold events, newest first, so a reader finds them without a scan
+//   <table>ByTime: a copy of each event, for "newest events of all flags"
+//     event     PartitionKey = the hour of its timestamp and one of 4 shards, "2026-11-30T13-2"
+//               RowKey       = the same as in <table>; the same properties
+//     day       PartitionKey = "days", RowKey = 7 digits of the inverted day, property day
+//     hour      PartitionKey = "hours-2026-11-30", RowKey = 8 digits of the inverted hour, property hour
+//               (the days and hours that hold events: a reader visits only those)
 //
-// Keys: the RowKey orders a partition newest first, by timestamp to the millisecond and then by
-// event_id descending -- the order recent() promises (SQL's ORDER BY timestamp DESC, event_id
-// DESC) -- so "newest events of one flag" is one query of one partition, read from its start.
-// The counter sits in the same partition, so "counts of one flag" is one point read.
+// Order: ascending RowKeys are newest first, by timestamp to the millisecond and then by event_id
+// descending -- the order recent() promises (SQL's ORDER BY timestamp DESC, event_id DESC) -- and a
+// span of time is a span of RowKeys. Cosmos DB for Table returns query results in no particular
+// order (unlike Table Storage and azurite), so reads never rely on it: recent() reads windows of
+// time backwards from now (RowKey ranges of one partition, or of an hour's 4 shards), each window
+// whole, growing with what the last one held, and sorts what it read. "Newest events of one flag"
+// reads that flag's partition only, about as many events as asked for (plus one window); "newest
+// of all flags" reads the days partition, one day's hours, then those hours' shards. "Counts of
+// one flag" is one point read of its counter. Nothing scans a table.
 //
 // Exactly once: the RowKey is a function of the event (its timestamp and event_id), so storing
 // an event again is an insert that conflicts. Each flag's new events and its counter change go in
@@ -38,15 +44,17 @@
 // between the commit and the copies, store() has not returned, the messages are not acknowledged
 // and come back: the events are then found stored (not counted again) and their copies written.
 // Until then, recent() of all flags lacks them (recent() of their flag and summary() have them).
-// An hour is registered (insert-or-replace) before any copy goes into it.
+// A day and an hour are registered (insert-or-replace) before any copy goes into the hour.
 //
 // Limits, honestly: an event_id is expected to name one event (the contract's UUIDs and
 // content_event_id() do): a producer that reused an id with another timestamp or flag would get
-// both stored (SQL would keep the first). Each flag's events live in one partition and each
-// hour's copies in four: on Cosmos DB a logical partition takes at most 10,000 RU/s (some
-// 1,500-2,000 event writes/s), which bounds one flag's store rate and, at four shards, the
-// platform's (the shard count is kByTimeShards in one place; changing it is a migration).
-// On Cosmos DB each table has its own throughput (unless the database's is shared).
+// both stored (SQL would keep the first). All of a flag's events live in one logical partition:
+// on Cosmos DB that holds at most 20 GB (tens of millions of events) and takes at most 10,000 RU/s
+// (roughly 1,500 event writes/s), which caps one flag's history and store rate; beyond that
+// the flag's partition would have to be split by time (counters per part, summed). An hour's
+// copies are spread over 4 partitions (kByTimeShards; changing it is a migration). On Cosmos DB
+// each table has its own throughput, unless the database's is shared. RowKeys are at most 145
+// bytes (Cosmos allows 255), transactions at most 100 entities of some 0.5 KiB (Cosmos: 2 MB).
 #pragma once
 
 #include <atomic>
@@ -126,6 +134,9 @@ class CosmosEventStore final : public EventStore {
   std::size_t store_flag(const std::string& flag, std::vector<const Keyed*> events);
   void store_copies(const std::vector<Keyed>& events);
   void register_hours(const std::vector<std::int64_t>& hours);
+  // Every entity of a partition of `table` whose RowKey is in [from, to), all pages.
+  std::function<std::vector<TableEntity>(const std::string&, const std::string&, const std::string&)> range_reader(
+      const std::string& table) const;
   std::vector<Event> recent_of_flag(const std::string& flag, std::size_t limit);
   std::vector<Event> recent_of_all(std::size_t limit);
   // Runs the tasks on the pool (or inline) and rethrows the first failure.
