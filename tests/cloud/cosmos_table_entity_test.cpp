@@ -182,4 +182,23 @@ TEST(TableBatch, ResponseNamesTheFailedOperation) {
   EXPECT_TRUE(c.committed);
   EXPECT_EQ(c.etags, (std::vector<std::string>{"W/\"a\"", "W/\"b\""}));
   EXPECT_FALSE(table_detail::parse_batch_response(ok, 3).committed);  // a response missing
+
+  // Every operation answered, the ones not applied because of another as 424 Failed Dependency:
+  // the cause is the one that is not a 424.
+  auto part = [](const char* status, const char* body) {
+    return std::string(
+               "--changesetresponse_2\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
+               "binary\r\n\r\nHTTP/1.1 ") +
+           status + "\r\nContent-Type: application/json\r\n\r\n" + body + "\r\n";
+  };
+  std::string dependent =
+      "--batchresponse_1\r\nContent-Type: multipart/mixed; boundary=changesetresponse_2\r\n\r\n" +
+      part("424 Failed Dependency", "") + part("424 Failed Dependency", "") +
+      part("409 Conflict", R"({"odata.error":{"code":"EntityAlreadyExists","message":{"value":"exists"}}})") +
+      "--changesetresponse_2--\r\n--batchresponse_1--\r\n";
+  auto d = table_detail::parse_batch_response(dependent, 3);
+  EXPECT_FALSE(d.committed);
+  EXPECT_EQ(d.failed_index, 2);
+  EXPECT_EQ(d.status, 409);
+  EXPECT_EQ(d.code, "EntityAlreadyExists");
 }

@@ -166,8 +166,14 @@ std::string build_batch_body(const std::string& batch_boundary, const std::strin
 TableBatchResult parse_batch_response(std::string_view body, std::size_t operation_count) {
   TableBatchResult result;
   auto parts = split_responses(body);
+  // A service that answers every operation of a failed transaction (as Cosmos DB's transactional
+  // batches do) marks those it did not apply because of another with 424 Failed Dependency: the
+  // cause is the first failure that is not a 424.
+  bool has_cause = false;
+  for (const auto& part : parts) has_cause = has_cause || (part.status >= 300 && part.status != 424);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].status >= 200 && parts[i].status < 300) continue;
+    if (has_cause && parts[i].status == 424) continue;
     result.status = parts[i].status;
     parse_error_body(parts[i].body, result.code, result.message);
     // "<index>:<message>" names the failed operation.
