@@ -316,6 +316,39 @@ TEST(Operators, AllConditionsOfARuleMustHold) {
   EXPECT_EQ(resolve(off_by_default(), &t, {}, context(R"({"plan":"pro"})")).reason, Reason::no_rule_matched);
 }
 
+TEST(Operators, ConditionsAreTestedCheapestFirstWithTheSameAnswer) {
+  // A pattern written before a cheap condition that fails: the answer is the same either way.
+  const Targeting t = targeting(json::parse(R"([
+      {"conditions":[{"attribute":"email","operator":"matches","value":"@example\\.com$"},
+                     {"attribute":"plan","operator":"eq","value":"pro"}],"serve":{"variant":"on"}}])"));
+  EXPECT_EQ(resolve(off_by_default(), &t, {}, context(R"({"email":"a@example.com","plan":"pro"})")).reason,
+            Reason::targeting_match);
+  EXPECT_EQ(resolve(off_by_default(), &t, {}, context(R"({"email":"a@example.com","plan":"free"})")).reason,
+            Reason::no_rule_matched);
+  EXPECT_EQ(resolve(off_by_default(), &t, {}, context(R"({"email":"a@example.org","plan":"pro"})")).reason,
+            Reason::no_rule_matched);
+}
+
+TEST(Operators, ManyDistinctAttributes) {
+  // More distinct attributes than resolve() remembers lookups for (64): the rest are looked up
+  // each time, with the same answers.
+  json rules = json::array();
+  json context_json = json::object();
+  for (int i = 0; i < 100; ++i) {
+    const std::string name = "attr-" + std::to_string(i);
+    rules.push_back({{"conditions", {cond(name.c_str(), "eq", i), cond(name.c_str(), "gte", 0)}},
+                     {"serve", {{"variant", i == 99 ? "on" : "off"}}}});
+    context_json[name] = i == 99 ? 99 : -1;  // only rule 99's attribute holds
+  }
+  const Targeting t = targeting(rules);
+  std::string error;
+  const auto c = Context::from_json(context_json, error);
+  ASSERT_TRUE(c) << error;
+  const Resolution r = resolve(off_by_default(), &t, {}, *c);
+  EXPECT_EQ(r.rule, 99);
+  EXPECT_EQ(r.variant->name, "on");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reasons and results
 

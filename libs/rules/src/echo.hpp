@@ -8,10 +8,6 @@ namespace toggle::rules::detail {
 
 // 'text' when it is 1-64 bytes of printable ASCII, otherwise "(not shown)": error messages end up
 // in JSON replies and logs, and must not carry arbitrary client bytes.
-inline std::string quoted(std::string_view text) {
-  bool echoable = !text.empty() && text.size() <= 64;
-  for (unsigned char c : text) echoable = echoable && c >= 0x20 && c < 0x7f;
-  return echoable ? "'" + std::string(text) + "'" : "(not shown)";
-}
+std::string quoted(std::string_view text);  // defined in rule_json.cpp
 
 }  // namespace toggle::rules::detail

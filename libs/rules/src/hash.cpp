@@ -2,7 +2,9 @@
 // streaming so that a salted value is hashed without concatenating it first.
 #include "toggle/rules/hash.hpp"
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 namespace toggle::rules {
 namespace {
@@ -28,19 +30,19 @@ class Murmur3 {
     const auto* p = reinterpret_cast<const unsigned char*>(piece.data());
     std::size_t n = piece.size();
     length_ += n;
-    while (pending_ > 0 && pending_ < 4 && n > 0) {  // complete a block started by the last piece
-      block_[pending_++] = *p++;
-      --n;
-    }
-    if (pending_ == 4) {
+    if (pending_ > 0) {  // complete the block that the previous piece started
+      const std::size_t take = std::min(n, 4 - pending_);
+      std::memcpy(block_ + pending_, p, take);
+      pending_ += take;
+      p += take;
+      n -= take;
+      if (pending_ < 4) return;
       mix(read_little_endian_u32(block_));
       pending_ = 0;
     }
     for (; n >= 4; p += 4, n -= 4) mix(read_little_endian_u32(p));
-    while (n > 0) {
-      block_[pending_++] = *p++;
-      --n;
-    }
+    std::memcpy(block_, p, n);  // 0-3 bytes wait for the next piece or finish()
+    pending_ = n;
   }
 
   std::uint32_t finish() noexcept {

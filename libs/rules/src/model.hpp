@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "toggle/rules/context.hpp"
+#include "toggle/rules/semver.hpp"
 #include "toggle/rules/targeting.hpp"
 #include "toggle/rules/timestamp.hpp"
 
@@ -27,9 +28,21 @@ struct Scalar {
   bool boolean = false;
 };
 
+// A semver_* operand, parsed once; the views in `parsed` point into `text`, which never moves
+// (the operand lives behind a shared_ptr).
+struct VersionOperand {
+  std::string text;
+  SemVer parsed;
+};
+
+// resolve() remembers, during one call, the attributes it has looked up: each distinct attribute
+// of a targeting gets a slot (the first kLookupSlots of them; segments' conditions get none).
+inline constexpr std::uint8_t kLookupSlots = 64;
+
 struct Condition {
   std::string attribute;  // empty for in_segment
   std::uint64_t hash = 0;  // attribute_hash(attribute)
+  std::uint8_t slot = kLookupSlots;  // kLookupSlots: not remembered
   Operator op = Operator::eq;
   Scalar value;                 // operators that take `value`
   std::vector<Scalar> values;   // in / not_in / in_segment, in the order written
@@ -38,8 +51,18 @@ struct Condition {
   std::vector<std::uint32_t> sorted_strings;
   std::vector<double> sorted_numbers;
   bool has_true = false, has_false = false;
-  std::shared_ptr<const re2::RE2> regex;  // matches
-  Timestamp instant;                      // before / after
+  std::shared_ptr<const re2::RE2> regex;              // matches
+  std::shared_ptr<const VersionOperand> version;      // semver_*
+  Timestamp instant;                                  // before / after
+};
+
+// The order in which to test a list of conditions: cheapest first (stable, so equal costs keep
+// the order written). All conditions of a rule or segment must hold and none has side effects or
+// fails, so the order cannot change the answer; it only makes a rule that fails on a cheap
+// condition cheap. JSON keeps the order written.
+struct Conditions {
+  std::vector<Condition> written;
+  std::vector<std::uint8_t> order;  // indices into `written` (at most kMaxConditions)
 };
 
 struct Serve {
@@ -55,7 +78,7 @@ struct Serve {
 
 struct TargetingRule {
   std::optional<std::string> name;
-  std::vector<Condition> conditions;  // all must hold
+  Conditions conditions;  // all must hold
   Serve serve;
 };
 
@@ -67,7 +90,7 @@ struct TargetingData {
 
 struct SegmentData {
   std::string name;
-  std::vector<Condition> conditions;
+  Conditions conditions;
 };
 
 // Reaches the compiled data behind the public handles.

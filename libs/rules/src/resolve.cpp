@@ -43,11 +43,11 @@ bool in_list(const Condition& c, const Attribute& a) noexcept {
 }
 
 // <0, 0, >0; nullopt when the attribute is not a valid version.
-std::optional<int> compare_versions(const Attribute& a, const std::string& operand) noexcept {
+std::optional<int> compare_versions(const Attribute& a, const detail::VersionOperand& operand) noexcept {
   if (a.kind != Kind::string) return std::nullopt;
   const auto version = parse_semver(a.string);
   if (!version) return std::nullopt;
-  return compare_semver(*version, *parse_semver(operand));  // the operand was validated on write
+  return compare_semver(*version, operand.parsed);
 }
 
 // A positive operator against one value that is not an array. Negative operators (neq, not_in,
@@ -65,11 +65,11 @@ bool test_value(const Condition& c, Operator op, const Attribute& a) noexcept {
     case Operator::lte: return a.kind == Kind::number && a.number <= c.value.number;
     case Operator::gt: return a.kind == Kind::number && a.number > c.value.number;
     case Operator::gte: return a.kind == Kind::number && a.number >= c.value.number;
-    case Operator::semver_eq: { const auto r = compare_versions(a, operand); return r && *r == 0; }
-    case Operator::semver_lt: { const auto r = compare_versions(a, operand); return r && *r < 0; }
-    case Operator::semver_lte: { const auto r = compare_versions(a, operand); return r && *r <= 0; }
-    case Operator::semver_gt: { const auto r = compare_versions(a, operand); return r && *r > 0; }
-    case Operator::semver_gte: { const auto r = compare_versions(a, operand); return r && *r >= 0; }
+    case Operator::semver_eq: { const auto r = compare_versions(a, *c.version); return r && *r == 0; }
+    case Operator::semver_lt: { const auto r = compare_versions(a, *c.version); return r && *r < 0; }
+    case Operator::semver_lte: { const auto r = compare_versions(a, *c.version); return r && *r <= 0; }
+    case Operator::semver_gt: { const auto r = compare_versions(a, *c.version); return r && *r > 0; }
+    case Operator::semver_gte: { const auto r = compare_versions(a, *c.version); return r && *r >= 0; }
     case Operator::before:
     case Operator::after: {
       if (a.kind != Kind::string) return false;
@@ -89,18 +89,43 @@ bool test(const Condition& c, Operator op, const Attribute& a) noexcept {
   return false;
 }
 
-bool all_hold(const std::vector<Condition>& conditions, const Context& context, const SegmentSet& segments) noexcept;
+// The context, and the attributes already looked up during this resolve(): rules often test the
+// same few attributes. On the stack; only the slots marked in `known` are read.
+class Lookups {
+ public:
+  Lookups(const Context& context, const SegmentSet& segments) noexcept : context_(context), segments_(segments) {}
 
-bool holds(const Condition& c, const Context& context, const SegmentSet& segments) noexcept {
+  const Attribute* find(const Condition& c) noexcept {
+    if (c.slot >= detail::kLookupSlots) return context_.find(c.attribute, c.hash);
+    const std::uint64_t bit = std::uint64_t{1} << c.slot;
+    if (!(known_ & bit)) {
+      found_[c.slot] = context_.find(c.attribute, c.hash);
+      known_ |= bit;
+    }
+    return found_[c.slot];
+  }
+  const Context& context() const noexcept { return context_; }
+  const SegmentSet& segments() const noexcept { return segments_; }
+
+ private:
+  const Context& context_;
+  const SegmentSet& segments_;
+  std::uint64_t known_ = 0;
+  const Attribute* found_[detail::kLookupSlots];
+};
+
+bool all_hold(const detail::Conditions& conditions, Lookups& lookups) noexcept;
+
+bool holds(const Condition& c, Lookups& lookups) noexcept {
   if (c.op == Operator::in_segment) {
     // A segment that no longer exists contains nobody (the services refuse to delete one in use).
     for (const Scalar& name : c.values) {
-      const Segment* segment = segments.find(name.string);
-      if (segment && all_hold(detail::Access::data(*segment).conditions, context, segments)) return true;
+      const Segment* segment = lookups.segments().find(name.string);
+      if (segment && all_hold(detail::Access::data(*segment).conditions, lookups)) return true;
     }
     return false;
   }
-  const Attribute* a = context.find(c.attribute, c.hash);
+  const Attribute* a = lookups.find(c);
   switch (c.op) {
     case Operator::exists: return a != nullptr;
     case Operator::not_exists: return a == nullptr;
@@ -112,9 +137,9 @@ bool holds(const Condition& c, const Context& context, const SegmentSet& segment
   }
 }
 
-bool all_hold(const std::vector<Condition>& conditions, const Context& context, const SegmentSet& segments) noexcept {
-  for (const Condition& c : conditions)
-    if (!holds(c, context, segments)) return false;
+bool all_hold(const detail::Conditions& conditions, Lookups& lookups) noexcept {
+  for (std::uint8_t i : conditions.order)  // cheapest first
+    if (!holds(conditions.written[i], lookups)) return false;
   return true;
 }
 
@@ -227,9 +252,10 @@ Resolution resolve(const Flag& flag, const Targeting* targeting, const SegmentSe
   if (data.kind == Targeting::Kind::legacy) return resolve_legacy(flag, data.legacy, context);
   if (data.rules.empty()) return served(variants, &variants.default_variant(), Reason::no_targeting);
 
+  Lookups lookups(context, segments);
   for (std::size_t i = 0; i < data.rules.size(); ++i) {
     const detail::TargetingRule& rule = data.rules[i];
-    if (!all_hold(rule.conditions, context, segments)) continue;
+    if (!all_hold(rule.conditions, lookups)) continue;
     const int index = static_cast<int>(i);
     Resolution r;
     if (rule.serve.split.empty()) {

@@ -10,6 +10,17 @@
 #include "toggle/rules/rules.hpp"
 
 namespace toggle::rules {
+
+std::string detail::quoted(std::string_view text) {
+  bool echoable = !text.empty() && text.size() <= 64;
+  for (unsigned char c : text) echoable = echoable && c >= 0x20 && c < 0x7f;
+  if (!echoable) return "(not shown)";
+  std::string out = "'";
+  out += text;
+  out += '\'';
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;

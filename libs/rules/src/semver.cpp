@@ -21,29 +21,43 @@ bool is_numeric_identifier(std::string_view s) noexcept {
   return !s.empty() && all_digits(s) && (s.size() == 1 || s[0] != '0');
 }
 
-// Takes the text up to (not including) the first of `stops` or the end.
-std::string_view take_until(std::string_view& rest, std::string_view stops) noexcept {
-  const std::size_t end = rest.find_first_of(stops);
-  const std::string_view part = rest.substr(0, end);
-  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
-  return part;
-}
+// A single pass over the text: this runs on the evaluation path, once per semver condition.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) noexcept : t_(text) {}
 
-// Dot-separated, non-empty identifiers of [0-9A-Za-z-]; in a pre-release a numeric one must not
-// have a leading zero.
-bool valid_identifiers(std::string_view s, bool prerelease) noexcept {
-  if (s.empty()) return false;
-  for (;;) {
-    const std::size_t dot = s.find('.');
-    const std::string_view id = s.substr(0, dot);
-    if (id.empty()) return false;
-    for (char c : id)
-      if (!is_identifier_char(c)) return false;
-    if (prerelease && all_digits(id) && !is_numeric_identifier(id)) return false;
-    if (dot == std::string_view::npos) return true;
-    s.remove_prefix(dot + 1);
+  bool at(char c) const noexcept { return i_ < t_.size() && t_[i_] == c; }
+  bool take(char c) noexcept { return at(c) ? (++i_, true) : false; }
+  bool done() const noexcept { return i_ == t_.size(); }
+
+  // A numeric identifier (MAJOR, MINOR, PATCH).
+  bool number(std::string_view& out) noexcept {
+    const std::size_t start = i_;
+    while (i_ < t_.size() && is_digit(t_[i_])) ++i_;
+    out = t_.substr(start, i_ - start);
+    return is_numeric_identifier(out);
   }
-}
+
+  // Dot-separated, non-empty identifiers of [0-9A-Za-z-]; in a pre-release a numeric one must not
+  // have a leading zero. Stops at the first other character.
+  bool identifiers(std::string_view& out, bool prerelease) noexcept {
+    const std::size_t start = i_;
+    for (;;) {
+      const std::size_t id = i_;
+      while (i_ < t_.size() && is_identifier_char(t_[i_])) ++i_;
+      const std::string_view identifier = t_.substr(id, i_ - id);
+      if (identifier.empty()) return false;
+      if (prerelease && all_digits(identifier) && !is_numeric_identifier(identifier)) return false;
+      if (!take('.')) break;
+    }
+    out = t_.substr(start, i_ - start);
+    return true;
+  }
+
+ private:
+  std::string_view t_;
+  std::size_t i_ = 0;
+};
 
 // Numbers of any length without leading zeros: the longer is larger, else compare digit by digit.
 int compare_numbers(std::string_view a, std::string_view b) noexcept {
@@ -77,28 +91,14 @@ int compare_prereleases(std::string_view a, std::string_view b) noexcept {
 }  // namespace
 
 std::optional<SemVer> parse_semver(std::string_view text) noexcept {
-  if (!text.empty() && (text[0] == 'v' || text[0] == 'V')) text.remove_prefix(1);
+  Scanner in(text);
+  if (!in.take('v')) in.take('V');
   SemVer v;
-  std::string_view rest = text;
-  v.major = take_until(rest, ".");
-  if (rest.empty()) return std::nullopt;
-  rest.remove_prefix(1);
-  v.minor = take_until(rest, ".");
-  if (rest.empty()) return std::nullopt;
-  rest.remove_prefix(1);
-  v.patch = take_until(rest, "-+");
-  if (!is_numeric_identifier(v.major) || !is_numeric_identifier(v.minor) || !is_numeric_identifier(v.patch))
+  if (!in.number(v.major) || !in.take('.') || !in.number(v.minor) || !in.take('.') || !in.number(v.patch))
     return std::nullopt;
-  if (!rest.empty() && rest[0] == '-') {
-    rest.remove_prefix(1);
-    v.prerelease = take_until(rest, "+");
-    if (!valid_identifiers(v.prerelease, true)) return std::nullopt;
-  }
-  if (!rest.empty()) {  // then it starts with '+'
-    rest.remove_prefix(1);
-    v.build = rest;
-    if (!valid_identifiers(v.build, false)) return std::nullopt;
-  }
+  if (in.take('-') && !in.identifiers(v.prerelease, true)) return std::nullopt;
+  if (in.take('+') && !in.identifiers(v.build, false)) return std::nullopt;
+  if (!in.done()) return std::nullopt;
   return v;
 }
 

@@ -84,6 +84,24 @@ std::string operator_list() {
 
 bool takes_values(Operand o) { return o == Operand::list || o == Operand::segments; }
 
+// Relative cost of testing a condition, for the evaluation order (detail::Conditions). Measured
+// on this code: a lookup and a comparison ~10-20 ns; a SemVer or RFC 3339 parse ~20-50 ns; an RE2
+// match ~100+ ns; a segment, its own conditions.
+int cost(Operator op) {
+  switch (info(op).operand) {
+    case Operand::none: return 0;
+    case Operand::scalar:
+    case Operand::number: return 1;
+    case Operand::list: return 2;
+    case Operand::text: return op == Operator::contains ? 3 : 2;
+    case Operand::version:
+    case Operand::instant: return 4;
+    case Operand::pattern: return 5;
+    case Operand::segments: return 6;
+  }
+  return 6;
+}
+
 // Numbers as written, except that integral ones are written as integers (5.0 -> 5).
 json number_to_json(double d) {
   if (std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0) return json(static_cast<std::int64_t>(d));
@@ -139,16 +157,20 @@ class Parser {
  public:
   Parser(std::string& error, bool in_segment) : error_(error), in_segment_(in_segment) {}
 
-  bool conditions(const json* j, const std::string& path, std::vector<Condition>& out) {
+  bool conditions(const json* j, const std::string& path, detail::Conditions& out) {
     if (!j) return true;  // absent: no conditions, always holds
     if (!j->is_array()) return fail(path, "must be an array of conditions");
     if (j->size() > kMaxConditions) return fail(path, "at most " + std::to_string(kMaxConditions) + " conditions");
-    out.reserve(j->size());
+    out.written.reserve(j->size());
     for (std::size_t i = 0; i < j->size(); ++i) {
       Condition c;
       if (!condition((*j)[i], at(path, i), c)) return false;
-      out.push_back(std::move(c));
+      out.written.push_back(std::move(c));
+      out.order.push_back(static_cast<std::uint8_t>(i));
     }
+    std::stable_sort(out.order.begin(), out.order.end(), [&](std::uint8_t a, std::uint8_t b) {
+      return cost(out.written[a].op) < cost(out.written[b].op);
+    });
     return true;
   }
 
@@ -263,12 +285,18 @@ class Parser {
         c.value.kind = Scalar::Kind::number;
         c.value.number = j.get<double>();
         return true;
-      case Operand::version:
-        if (!j.is_string() || j.get_ref<const std::string&>().size() > kMaxStringValueLength ||
-            !parse_semver(j.get_ref<const std::string&>()))
+      case Operand::version: {
+        if (!j.is_string() || j.get_ref<const std::string&>().size() > kMaxStringValueLength)
           return fail(path, "must be a SemVer 2.0 version such as 1.2.3, v2.0.0 or 2.1.0-rc.1");
-        c.value.string = j.get<std::string>();
+        auto version = std::make_shared<detail::VersionOperand>();
+        version->text = j.get<std::string>();
+        const auto parsed = parse_semver(version->text);
+        if (!parsed) return fail(path, "must be a SemVer 2.0 version such as 1.2.3, v2.0.0 or 2.1.0-rc.1");
+        version->parsed = *parsed;
+        c.value.string = version->text;
+        c.version = std::move(version);
         return true;
+      }
       case Operand::instant: {
         const auto t = j.is_string() ? parse_rfc3339(j.get_ref<const std::string&>()) : std::nullopt;
         if (!t) return fail(path, "must be an RFC 3339 date-time such as 2025-01-31T09:00:00Z or 2025-01-31T10:00:00+01:00");
@@ -397,9 +425,9 @@ class Parser {
   std::size_t patterns_ = 0;
 };
 
-json conditions_to_json(const std::vector<Condition>& conditions) {
+json conditions_to_json(const detail::Conditions& conditions) {
   json out = json::array();
-  for (const Condition& c : conditions) {
+  for (const Condition& c : conditions.written) {
     const OperatorInfo& oi = info(c.op);
     json j = {{"operator", std::string(oi.name)}};
     if (oi.operand != Operand::segments) j["attribute"] = c.attribute;
@@ -514,7 +542,7 @@ std::size_t Targeting::rule_count() const noexcept { return data_->rules.size();
 std::vector<std::string> Targeting::segments_used() const {
   std::set<std::string> names;
   for (const auto& r : data_->rules)
-    for (const auto& c : r.conditions)
+    for (const auto& c : r.conditions.written)
       if (c.op == Operator::in_segment)
         for (const auto& s : c.values) names.insert(s.string);
   return {names.begin(), names.end()};
@@ -548,9 +576,19 @@ std::optional<Targeting> parse_targeting(const json& rules, std::string& error) 
   auto data = std::make_shared<detail::TargetingData>();
   data->kind = Targeting::Kind::rules;
   data->rules.reserve(rules.size());
+  std::unordered_map<std::string, std::uint8_t> slots;  // attribute -> lookup slot
   for (std::size_t i = 0; i < rules.size(); ++i) {
     TargetingRule r;
     if (!parser.rule(rules[i], at("rules", i), r)) return std::nullopt;
+    for (Condition& c : r.conditions.written) {
+      if (c.attribute.empty()) continue;  // in_segment
+      auto [it, added] = slots.try_emplace(c.attribute, static_cast<std::uint8_t>(slots.size()));
+      if (added && slots.size() > detail::kLookupSlots) {  // beyond the slots: looked up each time
+        slots.erase(it);
+        continue;
+      }
+      c.slot = it->second;
+    }
     data->rules.push_back(std::move(r));
   }
   return detail::Access::make(std::shared_ptr<const detail::TargetingData>(std::move(data)));
@@ -582,8 +620,8 @@ bool check_targeting(const Targeting& targeting, const FlagVariants* variants,
     const auto& r = d.rules[i];
     const std::string path = at("rules", i);
     if (segment_exists) {
-      for (std::size_t k = 0; k < r.conditions.size(); ++k) {
-        const auto& c = r.conditions[k];
+      for (std::size_t k = 0; k < r.conditions.written.size(); ++k) {
+        const auto& c = r.conditions.written[k];
         if (c.op != Operator::in_segment) continue;
         for (std::size_t v = 0; v < c.values.size(); ++v) {
           if (segment_exists(c.values[v].string)) continue;
