@@ -75,14 +75,20 @@ TEST(Murmur3, TwoPiecesHashLikeTheirConcatenation) {
 }
 
 TEST(SplitBucket, IsMurmurOfFlagColonValueModTenThousand) {
-  EXPECT_EQ(split_bucket("new-checkout", "user-123"), murmur3_x86_32("new-checkout:user-123") % 10'000);
-  // Golden values: changing them moves users between variants of every running split.
-  EXPECT_EQ(split_bucket("", ""), murmur3_x86_32(":") % 10'000);
-  std::array<std::uint32_t, 3> golden = {split_bucket("new-checkout", "user-123"), split_bucket("new-checkout", "user-abc"),
-                                         split_bucket("enable-new-dashboard", "user-123")};
-  EXPECT_EQ(golden, (std::array<std::uint32_t, 3>{murmur3_x86_32("new-checkout:user-123") % 10'000,
-                                                   murmur3_x86_32("new-checkout:user-abc") % 10'000,
-                                                   murmur3_x86_32("enable-new-dashboard:user-123") % 10'000}));
+  // Golden buckets, computed by a separate MurmurHash3 written in Python from the algorithm's
+  // description. Changing them moves users between the variants of every running split.
+  struct Case {
+    const char* flag;
+    const char* value;
+    std::uint32_t bucket;
+  };
+  for (const Case& c : {Case{"new-checkout", "user-123", 5887}, Case{"new-checkout", "user-abc", 4355},
+                        Case{"enable-new-dashboard", "user-123", 4160}, Case{"checkout-theme", "42", 6317},
+                        Case{"a", "b", 2131}, Case{"beta", "jos\xc3\xa9", 4073}}) {
+    EXPECT_EQ(split_bucket(c.flag, c.value), c.bucket) << c.flag << " " << c.value;
+    EXPECT_EQ(split_bucket(c.flag, c.value), murmur3_x86_32(std::string(c.flag) + ":" + c.value) % 10'000);
+  }
+  EXPECT_EQ(split_bucket({}, {}), murmur3_x86_32(":") % 10'000);  // empty views, no data pointer
 }
 
 TEST(SplitBucket, InRangeAndRoughlyUniform) {

@@ -10,6 +10,7 @@
 #include <new>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "toggle/rules/hash.hpp"
@@ -23,13 +24,29 @@ namespace {
 thread_local bool counting = false;
 thread_local long allocations = 0;
 }  // namespace
-void* operator new(std::size_t size) {
+namespace {
+void* counted_malloc(std::size_t size) noexcept {
   if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  return std::malloc(size == 0 ? 1 : size);
+}
+}  // namespace
+// Every replaceable form that does not take an alignment, so that new and delete always pair up.
+void* operator new(std::size_t size) {
+  if (void* p = counted_malloc(size)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t size) {
+  if (void* p = counted_malloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -65,8 +82,10 @@ Segment segment(const char* text) {
 }
 
 // A boolean flag that serves "off" unless a rule matches, so a match is visible.
-Flag off_by_default(std::string name = "flag") {
-  return Flag{std::move(name), true, variants(R"({"default_variant":"off"})")};
+Flag off_by_default_flag(std::string name) { return Flag{std::move(name), true, variants(R"({"default_variant":"off"})")}; }
+const Flag& off_by_default() {
+  static const Flag flag = off_by_default_flag("flag");
+  return flag;
 }
 
 const SegmentSet& test_segments() {
@@ -355,6 +374,15 @@ TEST(Operators, ManyDistinctAttributes) {
 const char* kColors = R"({"type":"string","variants":{"blue":"#00f","green":"#0f0","red":"#f00","grey":"#888"},
                           "default_variant":"blue","off_variant":"grey"})";
 
+// resolve() refuses a temporary Flag: its Resolution would point into a destroyed flag.
+template <class F>
+concept ResolvableWith = requires(F&& f) {
+  resolve(std::forward<F>(f), nullptr, std::declval<const SegmentSet&>(), std::declval<const Context&>());
+};
+static_assert(ResolvableWith<const Flag&>);
+static_assert(ResolvableWith<Flag&>);
+static_assert(!ResolvableWith<Flag>);
+
 TEST(Resolve, DisabledServesTheOffVariant) {
   const Targeting t = targeting(json::parse(R"([{"serve":{"variant":"red"}}])"));
   const Flag flag{"colors", false, variants(kColors)};
@@ -365,19 +393,21 @@ TEST(Resolve, DisabledServesTheOffVariant) {
   EXPECT_FALSE(r.result);
   EXPECT_EQ(r.rule, -1);
 
-  const Resolution b = resolve(Flag{"f", false, {}}, nullptr, {}, Context{});
+  const Flag disabled{"f", false, {}};
+  const Resolution b = resolve(disabled, nullptr, {}, Context{});
   EXPECT_EQ(b.reason, Reason::disabled);
   EXPECT_EQ(b.variant->name, "off");
   EXPECT_FALSE(b.result);
 }
 
 TEST(Resolve, NoTargetingIsStatic) {
-  const Resolution r = resolve(Flag{"f", true, {}}, nullptr, {}, Context{});
+  const Flag enabled{"f", true, {}};
+  const Resolution r = resolve(enabled, nullptr, {}, Context{});
   EXPECT_EQ(r.reason, Reason::no_targeting);
   EXPECT_EQ(r.variant->name, "on");
   EXPECT_TRUE(r.result);  // today's "enabled, no rule -> true"
   const Targeting empty = targeting(json::array());
-  EXPECT_EQ(resolve(Flag{"f", true, {}}, &empty, {}, Context{}).reason, Reason::no_targeting);
+  EXPECT_EQ(resolve(enabled, &empty, {}, Context{}).reason, Reason::no_targeting);
   const Flag colors{"colors", true, variants(kColors)};
   const Resolution c = resolve(colors, nullptr, {}, Context{});
   EXPECT_EQ(c.variant->name, "blue");
@@ -425,7 +455,8 @@ TEST(Resolve, BooleanResultIsTheValue) {
 
 TEST(Resolve, AVariantTheFlagLacksIsAnError) {
   const Targeting t = targeting(json::parse(R"([{"serve":{"variant":"purple"}}])"));
-  const Resolution r = resolve(Flag{"colors", true, variants(kColors)}, &t, {}, Context{});
+  const Flag colors{"colors", true, variants(kColors)};
+  const Resolution r = resolve(colors, &t, {}, Context{});
   EXPECT_EQ(r.reason, Reason::error);
   EXPECT_EQ(r.error, ErrorCode::general);
   EXPECT_EQ(r.variant, nullptr);
@@ -475,7 +506,7 @@ TEST(Split, AssignsByCumulativeRangesInOrder) {
 }
 
 TEST(Split, RaisingAPercentageOnlyAddsUsers) {
-  const Flag flag = off_by_default("checkout-v2");
+  const Flag flag = off_by_default_flag("checkout-v2");
   std::vector<Targeting> steps;
   for (int weight : {0, 1, 500, 1000, 2500, 5000, 9999, 10'000}) steps.push_back(targeting(split_rule(weight)));
   std::vector<int> on_counts(steps.size(), 0);
@@ -527,7 +558,7 @@ TEST(Split, TwoFlagsBucketIndependently) {
   // freedom, chi-square above 10.83 would reject independence at p = 0.001. The keys are fixed,
   // so the statistic is the same on every run.
   const Targeting half = targeting(split_rule(5'000));
-  const Flag a = off_by_default("new-checkout"), b = off_by_default("new-search");
+  const Flag a = off_by_default_flag("new-checkout"), b = off_by_default_flag("new-search");
   double table[2][2] = {};
   double same_flag[2][2] = {};
   for (int i = 0; i < 100'000; ++i) {
@@ -557,7 +588,7 @@ TEST(Split, ATargetingKeyIsNeeded) {
 
 TEST(Split, ByAnotherAttribute) {
   const Targeting t = targeting(split_rule(5'000, "companyId"));
-  const Flag flag = off_by_default("team-feature");
+  const Flag flag = off_by_default_flag("team-feature");
   // Everyone in a company gets the same answer, whatever their own key.
   const bool first = resolve(flag, &t, {}, context(R"({"targetingKey":"u1","companyId":"acme"})")).result;
   for (int i = 0; i < 100; ++i) {

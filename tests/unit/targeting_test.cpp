@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "toggle/rules/resolve.hpp"
+
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -374,6 +377,84 @@ TEST(CheckTargeting, LegacyRulesOnlyOnBooleanFlags) {
   const Targeting users = parse(json::parse(R"({"type":"USER_LIST","values":["u"]})"));
   EXPECT_FALSE(check_targeting(users, &*only_false, {}, error));
   EXPECT_EQ(error, "rules: a USER_LIST rule serves true, and none of the flag's variants holds true");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random mutations of valid rules: never a crash; what parses writes canonical text that parses
+// back to the same text, and evaluates. The seed is fixed, so every run tries the same inputs.
+
+json random_value(std::mt19937& rng) {
+  switch (rng() % 9) {
+    case 0: return nullptr;
+    case 1: return static_cast<int>(rng() % 20'001) - 10'000;
+    case 2: return (rng() % 1000) / 7.0;
+    case 3: return rng() % 2 == 0;
+    case 4: {
+      static const char* strings[] = {"", "on", "off", "BR", "eq", "in", "matches", "(", "^a.*$", "1.2.3", "v2.0.0-rc.1",
+                                      "2025-01-01T00:00:00Z", "targetingKey", "split", "variant", "staff", "\xc3\xa9",
+                                      "tier-1", "semver_gt", "in_segment", "not_exists"};
+      return strings[rng() % (sizeof strings / sizeof *strings)];
+    }
+    case 5: return json::array({random_value(rng)});
+    case 6: return json::object({{"variant", "on"}, {"weight", 10'000}});
+    case 7: return json::array();
+    default: return json::object();
+  }
+}
+
+TEST(ParseTargeting, RandomMutationsNeverCrashAndRoundTrip) {
+  const json base = json::parse(R"([
+      {"name":"r","conditions":[{"attribute":"country","operator":"in","values":["BR","PT",3,true]},
+                                {"attribute":"email","operator":"matches","value":"@acme\\.com$"},
+                                {"attribute":"v","operator":"semver_gte","value":"1.2.3"},
+                                {"attribute":"t","operator":"after","value":"2025-01-01T00:00:00Z"},
+                                {"attribute":"age","operator":"lt","value":65},
+                                {"attribute":"x","operator":"exists"},
+                                {"operator":"in_segment","values":["staff"]}],
+       "serve":{"variant":"on"}},
+      {"serve":{"split":[{"variant":"on","weight":2500},{"variant":"off","weight":7500}],"by":"targetingKey"}}])");
+  const std::vector<std::string> leaves = [&] {
+    std::vector<std::string> out;
+    const json flat = base.flatten();  // items() refers to it: it must outlive the loop
+    for (const auto& [pointer, value] : flat.items()) out.push_back(pointer);
+    return out;
+  }();
+  std::string error;
+  const auto ctx = Context::from_json(json::parse(R"({"targetingKey":"u1","country":"BR","email":"a@acme.com",
+      "v":"1.2.4","t":"2026-01-01T00:00:00Z","age":30,"x":[1]})"), error);
+  ASSERT_TRUE(ctx) << error;
+  std::mt19937 rng(20'260'101);
+  int parsed = 0;
+  for (int i = 0; i < 3'000; ++i) {
+    json mutated = base;
+    for (int m = 0, mutations = 1 + static_cast<int>(rng() % 3); m < mutations; ++m) {
+      json::json_pointer pointer(leaves[rng() % leaves.size()]);
+      if (rng() % 4 == 0 && !pointer.empty()) pointer = pointer.parent_pointer();  // a whole subtree
+      if (!mutated.contains(pointer)) continue;
+      if (rng() % 5 == 0 && !pointer.empty()) {  // remove it
+        const std::string last = pointer.back();
+        json& parent = mutated[pointer.parent_pointer()];
+        if (parent.is_object()) parent.erase(last);
+        else if (parent.is_array() && !parent.empty()) parent.erase(parent.size() - 1);
+      } else {
+        mutated[pointer] = random_value(rng);
+      }
+    }
+    const auto t = parse_targeting(mutated, error);
+    if (!t) {
+      EXPECT_FALSE(error.empty()) << mutated.dump();
+      continue;
+    }
+    ++parsed;
+    const json canonical = to_json(*t);
+    const auto again = parse_targeting(canonical, error);
+    ASSERT_TRUE(again) << canonical.dump() << ": " << error;
+    EXPECT_EQ(to_json(*again).dump(), canonical.dump());
+    const Flag flag{"f", true, {}};
+    const Resolution r = resolve(flag, &*t, {}, *ctx);
+    EXPECT_TRUE(r.variant || r.reason == Reason::error) << canonical.dump();
+  }
+  EXPECT_GT(parsed, 100);  // the mutations do reach the evaluator
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ class Murmur3 {
     length_ += n;
     if (pending_ > 0) {  // complete the block that the previous piece started
       const std::size_t take = std::min(n, 4 - pending_);
-      std::memcpy(block_ + pending_, p, take);
+      if (take > 0) std::memcpy(block_ + pending_, p, take);
       pending_ += take;
       p += take;
       n -= take;
@@ -41,7 +41,7 @@ class Murmur3 {
       pending_ = 0;
     }
     for (; n >= 4; p += 4, n -= 4) mix(read_little_endian_u32(p));
-    std::memcpy(block_, p, n);  // 0-3 bytes wait for the next piece or finish()
+    if (n > 0) std::memcpy(block_, p, n);  // 0-3 bytes wait for the next piece or finish()
     pending_ = n;
   }
 

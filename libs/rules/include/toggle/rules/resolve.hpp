@@ -53,11 +53,14 @@ struct Resolution {
 //   legacy USER_LIST               -> true: TARGETING_MATCH; false: DEFAULT
 //   rules                          -> first rule whose conditions all hold: its variant
 //                                     (TARGETING_MATCH) or its split's (SPLIT); none: default, DEFAULT
-// `targeting` must outlive the Resolution's views; pass nullptr when the flag's targeting is
-// disabled. Conditions never fail: a missing attribute or one of another type simply does not
+// `flag` and `targeting` must outlive the Resolution's pointers and views; pass nullptr when the
+// flag's targeting is disabled. Conditions never fail: a missing attribute or one of another type simply does not
 // match (docs/flag-model.md). Errors: a split without its attribute, a variant the flag lacks.
 Resolution resolve(const Flag& flag, const Targeting* targeting, const SegmentSet& segments,
                    const Context& context) noexcept;
+// The Resolution points into the flag's variants: a temporary Flag would leave it dangling.
+Resolution resolve(const Flag&& flag, const Targeting* targeting, const SegmentSet& segments,
+                   const Context& context) = delete;
 
 // OFREP's errorDetails for an error Resolution, e.g. "rule 2 splits by targetingKey, which the
 // context lacks".
