@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "bytes.hpp"
+
 namespace toggle::rules {
 namespace {
 
@@ -157,7 +159,7 @@ const Attribute* Context::find(std::string_view name, std::uint64_t hash) const 
     const std::uint32_t index = slots_[slot];
     if (index == 0) return nullptr;
     const Entry& e = entries_[index - 1];
-    if (e.hash == hash && e.name == name) return &e.value;
+    if (e.hash == hash && detail::same_bytes(e.name, name)) return &e.value;
   }
 }
 

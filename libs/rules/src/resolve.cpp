@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "bytes.hpp"
 #include "legacy.hpp"
 #include "model.hpp"
 #include "toggle/rules/hash.hpp"
@@ -22,7 +23,7 @@ using Kind = Attribute::Kind;
 
 bool equals(const Scalar& s, const Attribute& a) noexcept {
   switch (s.kind) {
-    case Scalar::Kind::string: return a.kind == Kind::string && a.string == s.string;
+    case Scalar::Kind::string: return a.kind == Kind::string && detail::same_bytes(a.string, s.string);
     case Scalar::Kind::number: return a.kind == Kind::number && a.number == s.number;
     case Scalar::Kind::boolean: return a.kind == Kind::boolean && a.boolean == s.boolean;
   }
@@ -34,7 +35,7 @@ bool in_list(const Condition& c, const Attribute& a) noexcept {
     case Kind::string: {
       const auto it = std::lower_bound(c.sorted_strings.begin(), c.sorted_strings.end(), a.string,
                                        [&](std::uint32_t i, const std::string& s) { return c.values[i].string < s; });
-      return it != c.sorted_strings.end() && c.values[*it].string == a.string;
+      return it != c.sorted_strings.end() && detail::same_bytes(c.values[*it].string, a.string);
     }
     case Kind::number: return std::binary_search(c.sorted_numbers.begin(), c.sorted_numbers.end(), a.number);
     case Kind::boolean: return a.boolean ? c.has_true : c.has_false;
