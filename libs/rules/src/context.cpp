@@ -1,6 +1,7 @@
 // Context: attributes from JSON, flattened to dotted paths and indexed by a precomputable hash.
 #include "toggle/rules/context.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -95,6 +96,7 @@ std::optional<Context> Context::from_json(const json& context, std::string& erro
     return std::nullopt;
   }
   Context out;
+  out.entries_.reserve(std::min<std::size_t>(context.size() * 2, kMaxContextAttributes));  // nested members too
   if (!out.flatten(context, "", 0, error)) return std::nullopt;
   out.reindex();
   return out;
