@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -194,6 +195,16 @@ TEST(Operators, InAndNotIn) {
       {"not_in: array with a listed element", cond("groups", "not_in", {"dev"}), R"({"groups":["admin","dev"]})", false},
       {"not_in: array without", cond("groups", "not_in", {"ops"}), R"({"groups":["admin","dev"]})", true},
   });
+}
+
+TEST(Operators, NotANumberMatchesNoNumber) {
+  // Only a context built in code can hold NaN (JSON cannot): it equals nothing, is in no list and
+  // compares with nothing.
+  const Context c = Context().set("n", Attribute::of_number(std::numeric_limits<double>::quiet_NaN()));
+  for (const json& condition : {cond("n", "in", {1, 2, 3}), cond("n", "eq", 1), cond("n", "lt", 1e300), cond("n", "gte", -1e300)}) {
+    const Targeting t = targeting(json::array({{{"conditions", json::array({condition})}, {"serve", {{"variant", "on"}}}}}));
+    EXPECT_EQ(resolve(off_by_default(), &t, {}, c).reason, Reason::no_rule_matched) << condition.dump();
+  }
 }
 
 TEST(Operators, ContainsStartsEnds) {
@@ -462,6 +473,10 @@ TEST(Resolve, AVariantTheFlagLacksIsAnError) {
   EXPECT_EQ(r.variant, nullptr);
   EXPECT_FALSE(r.result);
   EXPECT_EQ(error_details(r), "rules[0] serves variant 'purple', which the flag does not have");
+
+  const Targeting named_true = targeting(json::parse(R"([{"serve":{"variant":"true"}}])"));  // a valid name
+  EXPECT_EQ(error_details(resolve(colors, &named_true, {}, Context{})),
+            "rules[0] serves variant 'true', which the flag does not have");
 }
 
 TEST(Resolve, ReasonAndErrorCodeNames) {

@@ -37,7 +37,8 @@ bool in_list(const Condition& c, const Attribute& a) noexcept {
                                        [&](std::uint32_t i, const std::string& s) { return c.values[i].string < s; });
       return it != c.sorted_strings.end() && detail::same_bytes(c.values[*it].string, a.string);
     }
-    case Kind::number: return std::binary_search(c.sorted_numbers.begin(), c.sorted_numbers.end(), a.number);
+    case Kind::number:  // (binary_search would find a NaN everywhere: every comparison with it is false)
+      return !std::isnan(a.number) && std::binary_search(c.sorted_numbers.begin(), c.sorted_numbers.end(), a.number);
     case Kind::boolean: return a.boolean ? c.has_true : c.has_false;
     default: return false;
   }
@@ -91,7 +92,7 @@ bool test(const Condition& c, Operator op, const Attribute& a) noexcept {
 }
 
 // The context, and the attributes already looked up during this resolve(): rules often test the
-// same few attributes. On the stack; only the slots marked in `known` are read.
+// same few attributes. On the stack; only the slots marked in `known_` are read.
 class Lookups {
  public:
   Lookups(const Context& context, const SegmentSet& segments) noexcept : context_(context), segments_(segments) {}
@@ -105,7 +106,6 @@ class Lookups {
     }
     return found_[c.slot];
   }
-  const Context& context() const noexcept { return context_; }
   const SegmentSet& segments() const noexcept { return segments_; }
 
  private:
@@ -168,19 +168,23 @@ Resolution failed(ErrorCode code, int rule, std::string_view detail) noexcept {
   return r;
 }
 
+// Resolution::detail of a legacy rule on a flag without a variant holding its answer. A variant
+// name cannot contain a space, so these cannot be mistaken for one.
+constexpr std::string_view kLegacyTrue = "legacy true", kLegacyFalse = "legacy false";
+
 Resolution resolve_legacy(const Flag& flag, const Rule& rule, const Context& context) noexcept {
   const auto key = context.targeting_key();
   if (rule.type == RuleType::percentage) {
     if (!key) return failed(ErrorCode::targeting_key_missing, 0, kTargetingKey);
     const bool in = detail::in_percentage(rule.percentage, *key, flag.name);
     Resolution r = served(flag.variants, flag.variants.for_boolean(in), Reason::split, 0);
-    if (r.reason == Reason::error) r.detail = in ? "true" : "false";
+    if (r.reason == Reason::error) r.detail = in ? kLegacyTrue : kLegacyFalse;
     return r;
   }
   const bool listed = key && rule.contains_user(*key);
   Resolution r = served(flag.variants, flag.variants.for_boolean(listed),
                         listed ? Reason::targeting_match : Reason::no_rule_matched, listed ? 0 : -1);
-  if (r.reason == Reason::error) r.detail = listed ? "true" : "false";
+  if (r.reason == Reason::error) r.detail = listed ? kLegacyTrue : kLegacyFalse;
   return r;
 }
 
@@ -280,8 +284,8 @@ std::string error_details(const Resolution& r) {
     case ErrorCode::invalid_context:
       return rule + " splits by '" + detail + "', which the context lacks or holds as neither a string nor an integer";
     case ErrorCode::general:
-      if (detail == "true" || detail == "false")
-        return "the legacy rule serves " + detail + ", and none of the flag's variants holds it";
+      if (r.detail == kLegacyTrue || r.detail == kLegacyFalse)
+        return "the legacy rule serves " + detail.substr(7) + ", and none of the flag's variants holds it";
       return rule + " serves variant '" + detail + "', which the flag does not have";
     default: return std::string(to_string(r.error));
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "toggle/rules/flag.hpp"
+#include "toggle/rules/hash.hpp"
 #include "toggle/rules/rules.hpp"
 
 namespace toggle::rules {
@@ -34,7 +35,7 @@ inline constexpr std::size_t kMaxPatterns = 50;               // `matches` condi
 inline constexpr std::size_t kMaxAttributeNameLength = 256;   // bytes of an attribute name
 inline constexpr std::size_t kMaxRuleNameLength = 100;        // bytes of a rule's optional name
 inline constexpr std::size_t kMaxSegments = 1'000;            // segments in a targeting-service
-inline constexpr std::size_t kSplitTotalWeight = 10'000;      // split weights: basis points, sum
+inline constexpr std::size_t kSplitTotalWeight = kSplitBuckets;  // split weights, basis points: their sum
 
 enum class Operator : std::uint8_t {
   eq, neq, in, not_in,                                       // equality: strings, numbers, booleans
