@@ -6,9 +6,21 @@
 #include <string>
 #include <utility>
 
+#include "echo.hpp"
 #include "toggle/rules/rules.hpp"
 
 namespace toggle::rules {
+
+std::string detail::quoted(std::string_view text) {
+  bool echoable = !text.empty() && text.size() <= 64;
+  for (unsigned char c : text) echoable = echoable && c >= 0x20 && c < 0x7f;
+  if (!echoable) return "(not shown)";
+  std::string out = "'";
+  out += text;
+  out += '\'';
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -17,20 +29,12 @@ constexpr const char* kTypeError = "rules.type must be one of PERCENTAGE, USER_L
 constexpr const char* kValueError = "rules.value must be a number between 0 and 100";
 constexpr const char* kValuesError = "rules.values must be an array of user ids (strings of 1-256 characters)";
 
-// Echo a key back only when it is short printable ASCII: error messages end up in JSON replies
-// and logs, and must not carry arbitrary client bytes.
-std::string quoted_key(const std::string& key) {
-  bool echoable = !key.empty() && key.size() <= 64;
-  for (unsigned char c : key) echoable = echoable && c >= 0x20 && c < 0x7f;
-  return echoable ? "'" + key + "'" : "(not shown)";
-}
-
 // Every key of `j` must be "type" or `payload_key`.
 bool has_only_keys(const json& j, RuleType type, const char* payload_key, std::string& error) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
     if (key == "type" || key == payload_key) continue;
-    error = "rules has unknown key " + quoted_key(key) + "; a " + std::string(to_string(type)) +
+    error = "rules has unknown key " + detail::quoted(key) + "; a " + std::string(to_string(type)) +
             " rule has only type and " + payload_key;
     return false;
   }

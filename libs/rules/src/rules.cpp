@@ -1,6 +1,8 @@
 // Names, the user list and evaluate(): the parts of the rules library that never touch JSON.
 #include "toggle/rules/rules.hpp"
 
+#include "legacy.hpp"
+
 #include <array>
 #include <unordered_set>
 #include <utility>
@@ -73,9 +75,7 @@ Rule percentage_rule(double percentage) { return Rule{RuleType::percentage, perc
 
 Rule user_list_rule(std::vector<std::string> users) { return Rule{RuleType::user_list, 0, UserList(std::move(users))}; }
 
-namespace {
-
-bool in_percentage(double percentage, std::string_view user_id, std::string_view flag_name) noexcept {
+bool detail::in_percentage(double percentage, std::string_view user_id, std::string_view flag_name) noexcept {
   // Buckets are 0..99, so 0 % and 100 % rollouts (kill switch, full launch) decide without
   // hashing; the answer is the same as bucket() < percentage.
   if (percentage <= 0) return false;
@@ -83,14 +83,12 @@ bool in_percentage(double percentage, std::string_view user_id, std::string_view
   return bucket(user_id, flag_name) < percentage;
 }
 
-}  // namespace
-
 bool evaluate(const FlagDefinition& flag, std::string_view user_id) noexcept {
   if (!flag.enabled) return false;
   if (!flag.rule) return true;
   switch (flag.rule->type) {
     case RuleType::percentage:
-      return in_percentage(flag.rule->percentage, user_id, flag.name);
+      return detail::in_percentage(flag.rule->percentage, user_id, flag.name);
     case RuleType::user_list:
       return flag.rule->contains_user(user_id);
   }
