@@ -88,18 +88,18 @@ TEST(AppendJsonStringTest, EveryAsciiByteRoundTripsThroughAJsonParser) {
 
 struct IsoCase {
   const char* name;
-  system_clock::time_point time;
+  toggle::Instant time;
   const char* expected;
 };
 // Named in test output and ctest instead of a byte dump.
 void PrintTo(const IsoCase& c, std::ostream* os) { *os << c.name; }
 
-system_clock::time_point at(year_month_day day, hours h, minutes m, seconds s, microseconds us) {
+toggle::Instant at(year_month_day day, hours h, minutes m, seconds s, microseconds us) {
   return sys_days{day} + h + m + s + us;
 }
 
 const std::vector<IsoCase> kIsoCases = {
-    {"UnixEpoch", system_clock::time_point{}, "1970-01-01T00:00:00.000Z"},
+    {"UnixEpoch", toggle::Instant{}, "1970-01-01T00:00:00.000Z"},
     {"ExampleFromTheHeader", at(2026y / March / 12, 0h, 17min, 54s, 167000us), "2026-03-12T00:17:54.167Z"},
     {"MillisecondsPaddedToThreeDigits", at(2026y / January / 2, 3h, 4min, 5s, 7000us), "2026-01-02T03:04:05.007Z"},
     {"TwoDigitMilliseconds", at(2026y / January / 2, 3h, 4min, 5s, 42000us), "2026-01-02T03:04:05.042Z"},
@@ -244,7 +244,7 @@ struct TimestampCase {
   const char* name;
   std::string text;
   bool postgres;
-  std::optional<system_clock::time_point> expected;  // nullopt: refused
+  std::optional<toggle::Instant> expected;  // nullopt: refused
 };
 void PrintTo(const TimestampCase& c, std::ostream* os) { *os << c.name; }
 
@@ -268,8 +268,8 @@ const std::vector<TimestampCase> kTimestampCases = {
     {"LeapDayOf2000", "2000-02-29T00:00:00Z", kRfc, at(2000y / February / 29, 0h, 0min, 0s, 0us)},
     {"LeapSecond", "2016-12-31T23:59:60Z", kRfc, at(2017y / January / 1, 0h, 0min, 0s, 0us)},
     {"EndOfTheDay", "2026-11-30T23:59:59.999Z", kRfc, at(2026y / November / 30, 23h, 59min, 59s, 999000us)},
-    {"UnixEpoch", "1970-01-01T00:00:00Z", kRfc, system_clock::time_point{}},
-    {"BeforeTheEpoch", "1969-12-31T23:59:59.5Z", kRfc, system_clock::time_point{} - 500ms},
+    {"UnixEpoch", "1970-01-01T00:00:00Z", kRfc, toggle::Instant{}},
+    {"BeforeTheEpoch", "1969-12-31T23:59:59.5Z", kRfc, toggle::Instant{} - 500ms},
     {"Year9999", "9999-12-31T23:59:59Z", kRfc, at(9999y / December / 31, 23h, 59min, 59s, 0us)},
     // RFC 3339 refuses
     {"Empty", "", kRfc, std::nullopt},
@@ -335,8 +335,19 @@ TEST_P(ParseTimestamp, ParsesOrRefuses) {
 INSTANTIATE_TEST_SUITE_P(Cases, ParseTimestamp, testing::ValuesIn(kTimestampCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
+TEST(ParseTimestampTest, TheWholeRangeOfYearsParsesAndPrintsBack) {
+  // Regression (fixed): instants were system_clock's nanoseconds, which end in 2262: year 9999
+  // came back as 1816.
+  for (std::string text : {"0001-01-01T00:00:00.000Z", "1600-02-29T12:00:00.000Z", "2262-04-12T00:00:00.000Z",
+                           "9999-12-31T23:59:59.999Z"}) {
+    auto t = toggle::parse_timestamp(text);
+    ASSERT_TRUE(t) << text;
+    EXPECT_EQ(toggle::iso8601(*t), text);
+  }
+}
+
 TEST(ParseTimestampTest, WhatIso8601WritesParsesBackInBothModes) {
-  for (auto t : {system_clock::time_point{}, at(2026y / November / 30, 13h, 0min, 0s, 7000us),
+  for (auto t : {toggle::Instant{}, at(2026y / November / 30, 13h, 0min, 0s, 7000us),
                  at(2024y / February / 29, 23h, 59min, 59s, 999000us)}) {
     std::string text = toggle::iso8601(t);
     EXPECT_EQ(toggle::parse_timestamp(text), t) << text;

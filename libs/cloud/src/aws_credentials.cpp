@@ -1,5 +1,7 @@
 #include "toggle/cloud/aws_credentials.hpp"
 
+#include "toggle/core/text.hpp"
+
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -72,31 +74,11 @@ std::optional<std::string> xml_text(std::string_view xml, std::string_view tag) 
   return xml_unescape(xml.substr(start, end - start));
 }
 
-// ISO 8601 as STS writes Expiration: 2026-11-30T22:10:00Z, also with fractional seconds or an offset.
+// STS writes Expiration in RFC 3339 (2026-11-30T22:10:00Z): the project's one parser.
 std::optional<SystemClock::time_point> parse_iso8601(const std::string& text) {
-  int year, month, day, hour, minute, second, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) !=
-      6)
-    return std::nullopt;
-  std::size_t i = static_cast<std::size_t>(consumed);
-  if (i < text.size() && text[i] == '.')
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9';) ++i;
-  long offset = 0;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset = (text[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
-  } else if (i >= text.size() || text[i] != 'Z') {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return SystemClock::from_time_t(timegm(&tm) - offset);
+  auto t = toggle::parse_timestamp(text);
+  if (!t) return std::nullopt;
+  return SystemClock::time_point(std::chrono::duration_cast<SystemClock::duration>(t->time_since_epoch()));
 }
 
 std::string read_token(const std::string& path) {

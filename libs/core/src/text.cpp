@@ -1,10 +1,13 @@
 #include "toggle/core/text.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <limits>
+
+#include "toggle/rules/timestamp.hpp"
 
 namespace toggle {
 
@@ -43,7 +46,7 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string iso8601(std::chrono::system_clock::time_point t) {
+std::string iso8601(Instant t) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
   auto secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);  // floor, also before 1970
@@ -67,67 +70,56 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return out;
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view s, bool postgres) {
-  std::size_t pos = 0;
-  auto digits = [&](std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    pos += n;
-    return true;
-  };
-  auto literal = [&](std::string_view options) {
-    if (pos >= s.size() || options.find(s[pos]) == std::string_view::npos) return false;
-    ++pos;
-    return true;
-  };
-  int year, month, day, hour, minute, second;
-  if (!digits(4, year) || !literal("-") || !digits(2, month) || !literal("-") || !digits(2, day) ||
-      !literal(postgres ? " T" : "Tt ") || !digits(2, hour) || !literal(":") || !digits(2, minute) || !literal(":") ||
-      !digits(2, second))
-    return std::nullopt;
-  std::int64_t micros = 0;
-  if (literal(".")) {
-    std::size_t first = pos;
-    for (int scale = 100000; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10)
-      if (scale > 0) micros += (s[pos] - '0') * scale;
-    if (pos == first) return std::nullopt;
-  }
-  long offset = 0;  // seconds east of UTC
-  if (literal("Zz")) {
-    if (postgres) return std::nullopt;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int sign = s[pos++] == '-' ? -1 : 1, hh = 0, mm = 0, ss = 0;
-    if (!digits(2, hh)) return std::nullopt;
-    if (postgres) {  // +hh, +hh:mm or +hh:mm:ss
-      if (literal(":") && !digits(2, mm)) return std::nullopt;
-      if (literal(":") && !digits(2, ss)) return std::nullopt;
-    } else if (!literal(":") || !digits(2, mm)) {
+namespace {
+
+Instant instant_of(const rules::Timestamp& t) {
+  return Instant(std::chrono::seconds(t.seconds) + std::chrono::microseconds(t.nanos / 1000));
+}
+
+// PostgreSQL's ISO output ("2026-11-25 13:31:05.111+02", "… +05:30:15", no zone for TIMESTAMP) as
+// RFC 3339, and the seconds of an offset RFC 3339 cannot carry (zones before 1900 had them).
+std::optional<std::pair<std::string, long>> rfc3339_of_postgres(std::string_view s) {
+  if (s.size() < 19 || (s[10] != ' ' && s[10] != 'T')) return std::nullopt;
+  std::size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.')
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9';) ++pos;
+  std::string text(s.substr(0, pos));
+  std::string_view zone = s.substr(pos);
+  auto digits = [](std::string_view d) { return d.size() == 2 && std::isdigit(d[0]) && std::isdigit(d[1]); };
+  long extra_seconds = 0;
+  if (zone.empty()) {
+    text += 'Z';  // TIMESTAMP without zone: UTC
+  } else if ((zone[0] == '+' || zone[0] == '-') && digits(zone.substr(1, 2))) {
+    if (zone.size() == 3) {
+      text += std::string(zone) + ":00";
+    } else if (zone.size() >= 6 && zone[3] == ':' && digits(zone.substr(4, 2))) {
+      text += zone.substr(0, 6);
+      if (zone.size() == 9 && zone[6] == ':' && digits(zone.substr(7, 2)))
+        extra_seconds = (zone[0] == '-' ? -1 : 1) * std::stol(std::string(zone.substr(7, 2)));
+      else if (zone.size() != 6)
+        return std::nullopt;
+    } else {
       return std::nullopt;
     }
-    if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
-    offset = sign * (hh * 3600L + mm * 60L + ss);
-  } else if (!postgres) {
-    return std::nullopt;  // RFC 3339 requires an offset
+  } else {
+    return std::nullopt;  // "Z", " BC", "infinity": not what the driver reads as a date
   }
-  if (pos != s.size()) return std::nullopt;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] + (month == 2 && leap) || hour > 23 ||
-      minute > 59 || second > 60)
-    return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  auto seconds = static_cast<std::int64_t>(timegm(&tm)) - offset;
-  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) + std::chrono::microseconds(micros));
+  return std::pair{std::move(text), extra_seconds};
+}
+
+}  // namespace
+
+std::optional<Instant> parse_timestamp(std::string_view text, bool postgres) {
+  if (!postgres) {
+    auto t = rules::parse_rfc3339(text);
+    if (!t) return std::nullopt;
+    return instant_of(*t);
+  }
+  auto rfc = rfc3339_of_postgres(text);
+  if (!rfc) return std::nullopt;
+  auto t = rules::parse_rfc3339(rfc->first);
+  if (!t) return std::nullopt;
+  return instant_of(*t) - std::chrono::seconds(rfc->second);
 }
 
 std::optional<std::int64_t> parse_bounded_int(std::string_view text, std::int64_t min, std::int64_t max) {

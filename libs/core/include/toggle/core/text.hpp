@@ -12,15 +12,22 @@ namespace toggle {
 // Appends `s` as a JSON string literal (quotes included), escaping what JSON requires.
 void append_json_string(std::string& out, std::string_view s);
 
+// An instant with microseconds: years 0000-9999 fit (system_clock's nanoseconds end in 2262).
+using Instant = std::chrono::sys_time<std::chrono::microseconds>;
+
 // ISO-8601 UTC with milliseconds, e.g. 2026-03-12T00:17:54.167Z.
-std::string iso8601(std::chrono::system_clock::time_point t);
+std::string iso8601(Instant t);
+inline std::string iso8601(std::chrono::system_clock::time_point t) {
+  return iso8601(std::chrono::floor<std::chrono::microseconds>(t));
+}
 inline std::string iso8601_now() { return iso8601(std::chrono::system_clock::now()); }
 
 // An RFC 3339 date-time: "2026-11-30T14:00:00Z", "2026-11-30T14:00:00.123456+05:00" ('T' or a
-// space, 'Z' or an offset). With `postgres`, also PostgreSQL's ISO output, whose offset may be
-// "+00" or "+05:30:15" or absent (a TIMESTAMP without zone, taken as UTC). Years 0000-9999.
-// nullopt for anything else: other formats, out-of-range fields, 30 February.
-std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string_view text, bool postgres = false);
+// space, 'Z' or an offset; the grammar is libs/rules' parse_rfc3339, the one parser of the
+// project). With `postgres`, PostgreSQL's ISO output instead, whose offset may be "+00" or
+// "+05:30:15" or absent (a TIMESTAMP without zone, taken as UTC). Years 0000-9999. nullopt for
+// anything else: other formats, out-of-range fields, 30 February.
+std::optional<Instant> parse_timestamp(std::string_view text, bool postgres = false);
 
 bool iequals(std::string_view a, std::string_view b);
 
