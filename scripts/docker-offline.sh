@@ -18,7 +18,10 @@
 #      /etc/localstack/init/ready.d scripts and /_localstack/init/ready), not the rest.
 #
 #   scripts/docker-offline.sh           all three
-#   scripts/docker-offline.sh --engine  only the engine
+#   scripts/docker-offline.sh --engine  1 only
+#   scripts/docker-offline.sh --base    1 and 2
+#   scripts/docker-offline.sh --infra   1 and 3 (3 needs 2 done: make test-deploy runs it while
+#                                       the services' images build)
 # Needs root (or a user allowed to start dockerd) and `scripts/install-deps.sh --deploy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -302,10 +305,9 @@ ensure_infrastructure_images() {
 }
 
 case "${1:-}" in
-  --engine) start_engine; exit 0 ;;
-  "") ;;
-  *) die "unknown option $1 (usage: docker-offline.sh [--engine])" ;;
+  --engine) start_engine ;;
+  --base) start_engine; ensure_base_images ;;
+  --infra) start_engine; ensure_infrastructure_images ;;
+  "") start_engine; ensure_base_images; ensure_infrastructure_images ;;
+  *) die "unknown option $1 (usage: docker-offline.sh [--engine | --base | --infra])" ;;
 esac
-start_engine
-ensure_base_images
-ensure_infrastructure_images

@@ -41,11 +41,11 @@ phase() {  # prints how long the previous phase took
   phase_started=$now
 }
 
-# --- the engine and the images Docker Hub would give ---------------------------------------------
+# --- the engine, and the base images Docker Hub would give ---------------------------------------
 engine_was_running=true
 docker info >/dev/null 2>&1 || engine_was_running=false
 export DOCKERD_PIDFILE=${DOCKERD_PIDFILE:-/run/togglemaster-dockerd.pid}
-scripts/docker-offline.sh
+scripts/docker-offline.sh --base
 
 if docker compose version >/dev/null 2>&1; then
   compose_cmd=(docker compose)
@@ -75,7 +75,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- host ports: the seed's, unless taken -------------------------------------------------------
+# --- host ports: the seed's, unless taken when a stack starts ------------------------------------
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
   local port
@@ -84,23 +84,49 @@ free_port() {
     port_taken "$port" || { echo "$port"; return; }
   done
 }
-compose down -v --remove-orphans >/dev/null 2>&1 || true   # what an interrupted run left
-for entry in TM_AUTH_PORT:8001 TM_FLAG_PORT:8002 TM_TARGETING_PORT:8003 TM_EVALUATION_PORT:8004 \
-             TM_ANALYTICS_PORT:8005 TM_POSTGRES_AUTH_PORT:5433 TM_POSTGRES_APPS_PORT:5434 \
-             TM_REDIS_PORT:6379 TM_LOCALSTACK_PORT:4566; do
-  var=${entry%%:*} port=${entry##*:}
-  if [[ -z ${!var:-} ]]; then
+port_defaults=(TM_AUTH_PORT:8001 TM_FLAG_PORT:8002 TM_TARGETING_PORT:8003 TM_EVALUATION_PORT:8004
+               TM_ANALYTICS_PORT:8005 TM_POSTGRES_AUTH_PORT:5433 TM_POSTGRES_APPS_PORT:5434
+               TM_REDIS_PORT:6379 TM_LOCALSTACK_PORT:4566)
+declare -A ports_given
+for entry in "${port_defaults[@]}"; do
+  var=${entry%%:*}
+  if [[ -n ${!var:-} ]]; then ports_given[$var]=1; fi
+done
+choose_ports() {  # right before a stack starts: the seed's port, or a free one if it is taken
+  local entry var port
+  for entry in "${port_defaults[@]}"; do
+    var=${entry%%:*} port=${entry##*:}
+    [[ -n ${ports_given[$var]:-} ]] && continue
     if port_taken "$port"; then port=$(free_port); say "port ${entry##*:} is taken: $var=$port"; fi
     export "$var=$port"
-  fi
-done
-auth=http://127.0.0.1:$TM_AUTH_PORT
-flag=http://127.0.0.1:$TM_FLAG_PORT
-targeting=http://127.0.0.1:$TM_TARGETING_PORT
-evaluation=http://127.0.0.1:$TM_EVALUATION_PORT
-analytics=http://127.0.0.1:$TM_ANALYTICS_PORT
-localstack=http://127.0.0.1:$TM_LOCALSTACK_PORT
+  done
+  auth=http://127.0.0.1:$TM_AUTH_PORT
+  flag=http://127.0.0.1:$TM_FLAG_PORT
+  targeting=http://127.0.0.1:$TM_TARGETING_PORT
+  evaluation=http://127.0.0.1:$TM_EVALUATION_PORT
+  analytics=http://127.0.0.1:$TM_ANALYTICS_PORT
+  localstack=http://127.0.0.1:$TM_LOCALSTACK_PORT
+}
+compose down -v --remove-orphans >/dev/null 2>&1 || true   # what an interrupted run left
 phase "engine and base images ready"
+
+# --- the images: the services' built while the infrastructure's are pulled or stood in for ------
+scripts/docker-offline.sh --infra >"$work/infra.log" 2>&1 &
+infra_pid=$!
+if ! compose build >"$work/build.log" 2>&1; then
+  tail -n 40 "$work/build.log"
+  say "building the images failed" >&2
+  exit 1
+fi
+if ! wait "$infra_pid"; then
+  cat "$work/infra.log"
+  say "the infrastructure images are missing" >&2
+  exit 1
+fi
+cat "$work/infra.log"
+docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
+  grep -E "^${project}[-_]|^(postgres|redis|localstack/localstack|debian):" | sed 's/^/  image /'
+phase "images built"
 
 # --- helpers ------------------------------------------------------------------------------------
 container() { compose ps -q "$1"; }
@@ -303,12 +329,24 @@ for mode in $modes; do
     *) say "unknown mode $mode (aws, direct)" >&2; exit 2 ;;
   esac
   say "=== mode $mode: ${compose_files[*]}"
+  choose_ports
+  up_ok=true
   if ! compose up -d --build >"$work/up.$mode.log" 2>&1; then
+    # A port taken by someone else since choose_ports: once more, on other ports.
+    if grep -q 'address already in use' "$work/up.$mode.log"; then
+      compose down -v --remove-orphans >/dev/null 2>&1 || true
+      choose_ports
+      compose up -d --build >"$work/up.$mode.log" 2>&1 || up_ok=false
+    else
+      up_ok=false
+    fi
+  fi
+  if ! $up_ok; then
     tail -n 40 "$work/up.$mode.log"
     fail "'up -d --build' failed"
   fi
-  phase "$mode: images built, stack started"
-  if wait_healthy; then
+  phase "$mode: stack started (up -d --build)"
+  if $up_ok && wait_healthy; then
     phase "$mode: all 9 containers healthy"
     compose ps
     check_seed_flow
