@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test-deploy: the Compose stack for real. Builds the five images, brings the 9 containers up
-# (docker-compose.yml), waits until all are healthy, and checks:
+# make test-deploy: the Compose stack for real. Builds the five images (`build`, while
+# scripts/docker-offline.sh pulls or stands in for the infrastructure images), brings the 9
+# containers up (`up -d`, docker-compose.yml), waits until all are healthy, and checks:
 #   - the seed's flow (scripts/seed-flow.sh) answers as the seed shows, through PostgreSQL;
 #   - an API key made with the master key works (auth-service on PostgreSQL);
 #   - the evaluation event is readable through analytics (GET /events) and, in the aws pipeline,
