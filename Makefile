@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test bench format clean
+.PHONY: deps build run test test-deploy bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,6 +24,12 @@ test:
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2
+
+# The Compose stack for real: images built, 9 containers up and healthy, the seed's flow, analytics
+# restarted under load, non-root, then down -v (scripts/test-deploy.sh). Needs root, no Docker Hub.
+test-deploy:
+	@scripts/install-deps.sh --deploy
+	@scripts/test-deploy.sh
 
 bench:
 	@scripts/install-deps.sh --test --bench

@@ -7,8 +7,11 @@
 #   scripts/install-deps.sh            build and run (what `make run` and the Dockerfile need)
 #   scripts/install-deps.sh --test     also the servers, emulators and tools the tests start
 #   scripts/install-deps.sh --bench    also wrk (load generator) for `make bench`
-#   scripts/install-deps.sh --deploy   also Docker Engine, Compose and debootstrap (`make test-deploy`)
+#   scripts/install-deps.sh --deploy   also Docker Engine, Compose, debootstrap, jq and Node.js (`make test-deploy`)
 #   scripts/install-deps.sh --fuzz     also clang's libFuzzer and sanitizer runtimes (`make fuzz`)
+#   scripts/install-deps.sh --runtime  INSTEAD of the build list: only the shared libraries the five
+#                                      executables link, and what their health check runs (the
+#                                      Dockerfile's runtime images)
 # Options combine: `--test --bench`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +30,16 @@ packages=(
   libspdlog-dev                                  # structured logs
   curl ca-certificates procps iproute2           # scripts: health checks, the seed's curl flow, who holds a port
 )
-npm_needed=false
+# What the executables need at run time: the libraries of the -dev packages above that they link
+# dynamically (check with `ldd build/bin/*`; the Dockerfile fails when one is missing), TLS roots,
+# and curl for the container health check. Keep in step with the list above.
+runtime_packages=(
+  libsqlite3-0 libpq5 libhiredis0.14 libssl3 libcurl4 libspdlog1.10 libfmt9
+  libqpid-proton-cpp12 libre2-9
+  ca-certificates curl
+)
+npm_needed=false  # the tests' npm packages
+node_needed=false # Node.js and npm themselves
 for option in "$@"; do
   case "$option" in
     --test)
@@ -38,15 +50,20 @@ for option in "$@"; do
         python3-qpid-proton openssl              # the Service Bus test broker (TLS + CBS), its certificates
         wrk                                      # load-test/wrk-load-test.sh, run by tests/deploy
       )
-      npm_needed=true ;;
+      npm_needed=true node_needed=true ;;
     --bench) packages+=(libbenchmark-dev wrk) ;;
-    --deploy) packages+=(docker.io docker-compose debootstrap) ;;
+    --deploy)  # the engine, Compose v1, base images without Docker Hub (scripts/docker-offline.sh)
+      packages+=(docker.io docker-compose debootstrap jq)
+      node_needed=true ;;
+    --runtime)
+      if [[ $# -ne 1 ]]; then echo "install-deps: --runtime is used alone" >&2; exit 2; fi
+      packages=("${runtime_packages[@]}") ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
   esac
 done
 # Node.js and npm: Debian's, unless a Node.js with npm is already installed.
-if $npm_needed && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+if $node_needed && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
