@@ -286,6 +286,59 @@ TEST_F(AwsPipelineTest, RecentMergesEveryShardAndDayNewestFirstAsSqlDoes) {
   EXPECT_TRUE(store.recent(std::string("none"), 100).empty());
 }
 
+TEST_F(AwsPipelineTest, AStoppedWritersJournaledBatchesAreCountedOnceByAnotherProcess) {
+  init();
+  DynamoEventStore live(db, settings.table, settings.counts_table);
+  Event earlier = event("rec", "2026-11-30T13:00:00.000Z", true);
+  ASSERT_EQ(live.store({earlier}), 1u);
+  // What a process killed mid-way leaves: batch 1 counted but its journal not deleted yet; batch
+  // 2 journaled and written (x, y; z never got written; `earlier` was a redelivery) but not counted.
+  const std::string writer = "writer#dead", token1 = writer + "#000000000001", token2 = writer + "#000000000002";
+  Event a = event("rec", "2026-11-30T13:00:01.000Z", true), b = event("rec", "2026-11-30T13:00:01.000Z", false);
+  Event x = event("rec", "2026-11-30T13:00:02.000Z", true), y = event("rec", "2026-11-30T13:00:02.000Z", false),
+        z = event("rec", "2026-11-30T13:00:02.000Z", true);
+  auto put = [&](Item item) { ASSERT_TRUE(db->put_item({settings.counts_table, std::move(item)}, deadline_after(10s))); };
+  auto journal = [&](int seq, const std::string& token, const std::string& ids) {
+    put({{"flag_name", AttributeValue::string("#journal#" + std::to_string(seq % 8))},
+         {"part", AttributeValue::string(token)},
+         {"writer", AttributeValue::string(writer)},
+         {"seq", AttributeValue::number(std::int64_t{seq})},
+         {"event_ids", AttributeValue::string(ids)},
+         {"created_ms", AttributeValue::number(std::int64_t{1})}});  // long ago
+  };
+  journal(1, token1, a.event_id + "," + b.event_id);
+  journal(2, token2, x.event_id + "," + y.event_id + "," + z.event_id + "," + earlier.event_id);
+  for (const auto& [e, token] : {std::pair{a, token1}, {b, token1}, {x, token2}, {y, token2}})
+    ASSERT_TRUE(db->put_item({settings.table, event_item(e, token, "now")}, deadline_after(10s)));
+  put({{"flag_name", AttributeValue::string("rec")},
+       {"part", AttributeValue::string(writer)},
+       {"true_count", AttributeValue::number(std::int64_t{1})},
+       {"false_count", AttributeValue::number(std::int64_t{1})},
+       {"seq", AttributeValue::number(std::int64_t{1})}});
+  EXPECT_EQ(live.summary("rec").true_count, 2);  // earlier + a
+  EXPECT_EQ(live.summary("rec").false_count, 1);  // b
+
+  // Two processes recover at once: each batch still counts once.
+  DynamoEventStore other(db, settings.table, settings.counts_table);
+  std::size_t by_live = 0, by_other = 0;
+  std::thread racing([&] { by_other = other.recover_journals(10000ms); });
+  by_live = live.recover_journals(10000ms);
+  racing.join();
+  EXPECT_GE(by_live + by_other, 2u);
+  EXPECT_EQ(live.summary("rec").true_count, 3);  // earlier, a, x
+  EXPECT_EQ(live.summary("rec").false_count, 2);  // b, y
+  // The journals are gone; recovering again changes nothing.
+  EXPECT_EQ(live.recover_journals(10000ms), 0u);
+  EXPECT_EQ(live.summary("rec").true_count, 3);
+  QueryRequest q;
+  q.table = settings.counts_table;
+  q.key_condition_expression = "flag_name = :j";
+  q.values = {{":j", AttributeValue::string("#journal#2")}};
+  EXPECT_TRUE(db->query(q, deadline_after(10s)).items.empty());
+  // And a live writer's own journals are not left behind.
+  EXPECT_TRUE(live.flush_counts(5000ms));
+}
+
 TEST_F(AwsPipelineTest, AMissingTableIsAnOutageNamingTheFix) {
   DynamoEventStore store(db, settings.table, settings.counts_table);  // never created
   EXPECT_NE(store.readiness().find("does not exist (create it: scripts/init-cloud.sh aws)"), std::string::npos)

@@ -132,7 +132,7 @@ class AwsPipelineE2eTest : public ::testing::Test {
   }
   // Every stored event of the flag, once each, and as many as were served.
   void expect_each_stored_once(const std::string& flag, int served, const std::string& analytics = "analytics-service") {
-    ASSERT_TRUE(eventually([&] { return stored(flag, analytics) >= served; }, 60s)) << stored(flag, analytics);
+    ASSERT_TRUE(eventually([&] { return stored(flag, analytics) >= served; }, 120s)) << stored(flag, analytics);
     EXPECT_EQ(stored(flag, analytics), served);
     auto events = json::parse(platform->get(analytics, "/events?flag_name=" + flag + "&limit=10000").body);
     std::set<std::string> ids, users;

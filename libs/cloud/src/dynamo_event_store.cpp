@@ -108,46 +108,27 @@ TableSpec counts_table_spec(const std::string& table) {
 }
 
 DynamoEventStore::DynamoEventStore(std::shared_ptr<const DynamoDbClient> db, std::string table,
-                                   std::string counts_table)
+                                   std::string counts_table, DynamoStoreOptions options)
     : db_(std::move(db)),
       table_(std::move(table)),
       counts_table_(std::move(counts_table)),
+      options_(options),
       writer_("writer#" + crypto::uuid_v4()) {
-  retry_thread_ = std::thread([this] { retry_counts(); });
+  background_thread_ = std::thread([this] { background(); });
 }
 
 DynamoEventStore::~DynamoEventStore() {
   {
-    std::lock_guard lock(retry_mutex_);
+    std::lock_guard lock(background_mutex_);
     stopping_ = true;
   }
-  retry_wake_.notify_all();
-  retry_thread_.join();
-  if (!flush_counts(kCountsTimeout))
-    log::error("events stored but not counted: /summary misses them",
-               {{"events", uncounted()}, {"counts_table", counts_table_}});
-}
-
-// The days that hold events, listed before their events are written: a reader walking the days
-// never misses one (an empty day listed after a crash costs one empty query).
-void DynamoEventStore::record_days(const std::vector<Event>& events, Deadline deadline) {
-  std::vector<std::string> days;
-  {
-    std::lock_guard lock(days_mutex_);
-    for (const auto& e : events) {
-      std::string day = day_of(e);
-      if (!days_recorded_.count(day) && std::find(days.begin(), days.end(), day) == days.end()) days.push_back(day);
-    }
-  }
-  if (days.empty()) return;
-  std::vector<PutItemRequest> puts;
-  for (const auto& day : days)
-    puts.push_back({counts_table_, {{"flag_name", AttributeValue::string(kDaysDirectory)}, {"part", AttributeValue::string(day)}}});
-  auto outcomes = db_->put_items(puts, deadline);
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    if (outcomes[i].status != WriteOutcome::Status::written) throw store_error(*outcomes[i].error, counts_table_);
-    std::lock_guard lock(days_mutex_);
-    days_recorded_.insert(days[i]);
+  background_wake_.notify_all();
+  background_thread_.join();
+  if (flush_counts(kCountsTimeout)) {
+    delete_journals(deadline_after(kCountsTimeout));
+  } else {
+    log::warn("event counts not written at shutdown: another analytics process counts them from their journals",
+              {{"events", uncounted()}, {"counts_table", counts_table_}});
   }
 }
 
@@ -160,95 +141,204 @@ std::size_t DynamoEventStore::store(const std::vector<Event>& events) {
   std::unordered_set<std::string_view> ids;
   for (const auto& e : events)
     if (ids.insert(e.event_id).second) unique.push_back(e);
-  record_days(unique, deadline);
+  std::size_t added = 0;
+  for (std::size_t i = 0; i < unique.size(); i += kMaxJournalEvents)
+    added += store_chunk(unique.data() + i, unique.data() + std::min(unique.size(), i + kMaxJournalEvents), deadline);
+  return added;
+}
 
-  // The token tells this call's own write (repeated by a retry after a lost reply: still new)
-  // from an earlier delivery's (a duplicate).
-  const std::string token = crypto::uuid_v4(), stored_at = iso8601_now();
+namespace {
+
+Item journal_key(std::int64_t seq, const std::string& token) {
+  // Eight partitions: the journals of every process, at 20,000 events/s, stay well under a
+  // partition's 1,000 writes/s.
+  return {{"flag_name", AttributeValue::string(std::string("#journal#") + std::to_string(seq % 8))},
+          {"part", AttributeValue::string(token)}};
+}
+
+std::string padded(std::int64_t seq) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%012lld", static_cast<long long>(seq));
+  return text;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// Round trip 1: the journal, the days these events fall on (listed before their events, so a
+// reader walking the days never misses one), and the journals of batches already counted.
+void DynamoEventStore::write_journal(const Batch& batch, const std::string& ids, const Event* begin, const Event* end,
+                                     Deadline deadline) {
+  std::vector<WriteRequest> writes;
+  Item journal = journal_key(batch.seq, batch.token);
+  journal["writer"] = AttributeValue::string(writer_);
+  journal["seq"] = AttributeValue::number(batch.seq);
+  journal["event_ids"] = AttributeValue::string(ids);
+  journal["created_ms"] = AttributeValue::number(now_ms());
+  writes.push_back(WriteRequest::put(std::move(journal)));
+  std::vector<std::string> days;
+  {
+    std::lock_guard lock(days_mutex_);
+    for (const Event* e = begin; e != end; ++e) {
+      std::string day = day_of(*e);
+      if (!days_recorded_.count(day) && std::find(days.begin(), days.end(), day) == days.end()) days.push_back(day);
+    }
+  }
+  for (const auto& day : days)
+    writes.push_back(WriteRequest::put(
+        {{"flag_name", AttributeValue::string(kDaysDirectory)}, {"part", AttributeValue::string(day)}}));
+  std::vector<Item> deletes;
+  {
+    std::lock_guard lock(batches_mutex_);
+    std::size_t n = std::min(done_journals_.size(), kDynamoMaxBatchWrite - std::min(writes.size(), kDynamoMaxBatchWrite));
+    deletes.assign(done_journals_.end() - static_cast<std::ptrdiff_t>(n), done_journals_.end());
+    done_journals_.resize(done_journals_.size() - n);
+  }
+  for (const auto& key : deletes) writes.push_back(WriteRequest::remove(key));
+  try {
+    db_->batch_write_item(counts_table_, writes, deadline);
+  } catch (const AwsError&) {
+    std::lock_guard lock(batches_mutex_);
+    done_journals_.insert(done_journals_.end(), deletes.begin(), deletes.end());
+    throw;
+  }
+  std::lock_guard lock(days_mutex_);
+  days_recorded_.insert(days.begin(), days.end());
+}
+
+std::size_t DynamoEventStore::store_chunk(const Event* begin, const Event* end, Deadline deadline) {
+  std::int64_t seq;
+  {
+    std::lock_guard lock(batches_mutex_);
+    seq = ++last_seq_;
+    batches_[seq].seq = seq;
+  }
+  Batch batch;
+  batch.seq = seq;
+  batch.token = writer_ + "#" + padded(seq);
+  // Whatever happens below, the batch ends up `written`, so that the batches after it can be counted.
+  auto finish = [&] {
+    std::lock_guard lock(batches_mutex_);
+    batch.written = true;
+    batches_[seq] = batch;
+    uncounted_ += batch.events;
+  };
+  std::string ids;
+  for (const Event* e = begin; e != end; ++e) ids += (e == begin ? "" : ",") + e->event_id;
+  try {
+    write_journal(batch, ids, begin, end, deadline);
+  } catch (const AwsError& e) {
+    finish();  // nothing written: nothing to count
+    throw store_error(e, counts_table_);
+  }
+
+  // Round trip 2: the events.
+  const std::string stored_at = iso8601_now();
   std::vector<PutItemRequest> puts;
-  puts.reserve(unique.size());
-  for (const auto& e : unique)
-    puts.push_back({table_, event_item(e, token, stored_at), "attribute_not_exists(event_id) OR write_token = :token",
-                    {}, {{":token", AttributeValue::string(token)}}});
+  puts.reserve(static_cast<std::size_t>(end - begin));
+  for (const Event* e = begin; e != end; ++e)
+    puts.push_back({table_, event_item(*e, batch.token, stored_at),
+                    "attribute_not_exists(event_id) OR write_token = :token", {},
+                    {{":token", AttributeValue::string(batch.token)}}});
   auto outcomes = db_->put_items(puts, deadline);
-
-  Counts added;
   std::optional<AwsError> outage, refusal;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const Event& e = begin[i];
     switch (outcomes[i].status) {
       case WriteOutcome::Status::written: {
-        auto& s = added.per_flag[unique[i].flag_name];
-        (unique[i].result ? s.true_count : s.false_count) += 1;
-        ++added.events;
+        auto& s = batch.per_flag[e.flag_name];
+        (e.result ? s.true_count : s.false_count) += 1;
+        ++batch.events;
         break;
       }
       case WriteOutcome::Status::condition_failed:
         break;  // stored before: a redelivery
       case WriteOutcome::Status::failed:
+        // Maybe written (a timeout after DynamoDB wrote it): read back before counting.
+        batch.unknown.push_back(e.event_id);
         (outcomes[i].error->code() == "ValidationException" ? refusal : outage) = outcomes[i].error;
         break;
     }
   }
-  if (added.events > 0) {
-    {
-      std::lock_guard lock(pending_mutex_);
-      for (const auto& [flag, s] : added.per_flag) {
-        pending_.per_flag[flag].true_count += s.true_count;
-        pending_.per_flag[flag].false_count += s.false_count;
-      }
-      pending_.events += added.events;
-      uncounted_ += added.events;
-    }
-    // The events are durable now; if their counts cannot be written, they stay pending (retried
-    // in the background) rather than making the caller store the events again.
-    if (!commit_counts(deadline_after(kCountsTimeout)) && unresolved_warning_.exchange(true) == false)
-      log::warn("cannot write event counts now: retrying in the background", {{"events", uncounted()}});
-  }
+  std::size_t added = batch.events;
+  finish();
+
+  // Round trip 3: the counts (also of earlier batches still waiting, in order).
+  if (!commit_counts(deadline_after(kCountsTimeout)) && !counts_failing_.exchange(true))
+    log::warn("cannot write event counts now: retried in the background (journaled meanwhile)",
+              {{"events", uncounted()}});
   if (outage) throw store_error(*outage, table_);
   if (refusal) throw store_error(*refusal, table_);
-  return added.events;
+  return added;
 }
 
-// Adds each flag's new events to this process's counter item for the flag. Exact under retries:
-// this process is the only writer of its items and commits one batch at a time, each with a
-// sequence number its items remember ("ADD … SET seq = :s" if seq < :s), so a batch applied
-// twice (a retry after a lost reply, a batch retried after a failure) is applied once. Stores
-// running at the same time share a commit (their counts are merged while one is in flight).
+// Counts the written batches in seq order, up to the first one still being written or failing.
 bool DynamoEventStore::commit_counts(Deadline deadline) {
   std::lock_guard commit(commit_mutex_);
-  while (!unresolved_.empty()) {
-    if (!apply(unresolved_.front(), deadline)) return false;
-    uncounted_ -= unresolved_.front().events;
-    unresolved_.pop_front();
+  for (;;) {
+    Batch batch;
+    {
+      std::lock_guard lock(batches_mutex_);
+      if (batches_.empty() || !batches_.begin()->second.written) break;
+      batch = batches_.begin()->second;
+    }
+    if (!batch.unknown.empty()) {
+      std::size_t found = 0;
+      if (!read_back(batch.token, batch.unknown, batch.per_flag, found, deadline)) return false;
+      batch.events += found;
+      batch.unknown.clear();
+      uncounted_ += found;
+      std::lock_guard lock(batches_mutex_);
+      batches_.begin()->second = batch;
+    }
+    if (!apply(writer_, batch.seq, batch.per_flag, deadline)) return false;
+    std::lock_guard lock(batches_mutex_);
+    uncounted_ -= batch.events;
+    done_journals_.push_back(journal_key(batch.seq, batch.token));
+    batches_.erase(batches_.begin());
   }
-  Counts batch;
-  {
-    std::lock_guard lock(pending_mutex_);
-    if (pending_.per_flag.empty()) return true;
-    std::swap(batch, pending_);
-  }
-  batch.seq = ++last_seq_;
-  if (!apply(batch, deadline)) {
-    unresolved_.push_back(std::move(batch));
-    return false;
-  }
-  uncounted_ -= batch.events;
-  if (unresolved_warning_.exchange(false)) log::info("event counts written again");
+  if (uncounted() == 0 && counts_failing_.exchange(false)) log::info("event counts written again");
   return true;
 }
 
-bool DynamoEventStore::apply(const Counts& counts, Deadline deadline) {
+// Which of `ids` a batch wrote (their items carry its token), added to `per_flag`.
+bool DynamoEventStore::read_back(const std::string& token, const std::vector<std::string>& ids,
+                                 std::map<std::string, Summary>& per_flag, std::size_t& events, Deadline deadline) {
+  std::vector<Item> keys;
+  for (const auto& id : ids) keys.push_back({{"event_id", AttributeValue::string(id)}});
+  try {
+    for (const auto& item : db_->batch_get_item(table_, keys, deadline, /*consistent_read=*/true)) {
+      auto t = item.find("write_token");
+      if (t == item.end() || t->second.type() != AttributeValue::Type::string || t->second.as_string() != token) continue;
+      Event e = event_from_item(item);
+      auto& s = per_flag[e.flag_name];
+      (e.result ? s.true_count : s.false_count) += 1;
+      ++events;
+    }
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Adds a batch's counts to `writer`'s counter items. Exact however often it is applied: the items
+// remember the last batch applied ("if seq < :seq"), and a writer's batches are applied in order.
+bool DynamoEventStore::apply(const std::string& writer, std::int64_t seq, const std::map<std::string, Summary>& per_flag,
+                             Deadline deadline) {
   std::vector<UpdateItemRequest> updates;
   const std::string now = iso8601_now();
-  for (const auto& [flag, s] : counts.per_flag)
+  for (const auto& [flag, s] : per_flag)
     updates.push_back({counts_table_,
-                       {{"flag_name", AttributeValue::string(flag)}, {"part", AttributeValue::string(writer_)}},
+                       {{"flag_name", AttributeValue::string(flag)}, {"part", AttributeValue::string(writer)}},
                        "ADD true_count :t, false_count :f SET seq = :s, updated_at = :now",
                        "attribute_not_exists(seq) OR seq < :s",
                        {},
                        {{":t", AttributeValue::number(s.true_count)},
                         {":f", AttributeValue::number(s.false_count)},
-                        {":s", AttributeValue::number(counts.seq)},
+                        {":s", AttributeValue::number(seq)},
                         {":now", AttributeValue::string(now)}}});
   bool all = true;
   for (const auto& outcome : db_->update_items(updates, deadline))
@@ -256,17 +346,91 @@ bool DynamoEventStore::apply(const Counts& counts, Deadline deadline) {
   return all;
 }
 
+void DynamoEventStore::delete_journals(Deadline deadline) {
+  std::vector<WriteRequest> deletes;
+  {
+    std::lock_guard lock(batches_mutex_);
+    for (auto& key : done_journals_) deletes.push_back(WriteRequest::remove(std::move(key)));
+    done_journals_.clear();
+  }
+  if (deletes.empty()) return;
+  try {
+    db_->batch_write_item(counts_table_, deletes, deadline);
+  } catch (const AwsError&) {
+    std::lock_guard lock(batches_mutex_);
+    for (auto& d : deletes) done_journals_.push_back(std::move(d.item));
+  }
+}
+
 bool DynamoEventStore::flush_counts(std::chrono::milliseconds timeout) {
   return commit_counts(deadline_after(timeout)) && uncounted() == 0;
 }
 
-void DynamoEventStore::retry_counts() {
-  std::unique_lock lock(retry_mutex_);
+std::size_t DynamoEventStore::recover_journals(std::chrono::milliseconds timeout) {
+  Deadline deadline = deadline_after(timeout);
+  struct Journal {
+    std::int64_t seq, created_ms;
+    Item item;
+  };
+  std::map<std::string, std::vector<Journal>> by_writer;
+  std::size_t recovered = 0;
+  try {
+    std::vector<QueryRequest> queries;
+    for (int n = 0; n < 8; ++n) {
+      QueryRequest q;
+      q.table = counts_table_;
+      q.key_condition_expression = "flag_name = :j";
+      q.values = {{":j", AttributeValue::string("#journal#" + std::to_string(n))}};
+      q.consistent_read = true;
+      queries.push_back(std::move(q));
+    }
+    // Each writer's journals are few (its batches in flight): one page each is plenty; the
+    // next round reads the rest.
+    for (auto& page : db_->query_all(queries, deadline))
+      for (auto& item : page.items) {
+        auto writer = item.find("writer");
+        if (writer == item.end() || writer->second.type() != AttributeValue::Type::string) continue;
+        if (writer->second.as_string() == writer_) continue;  // ours: counted by commit_counts
+        by_writer[writer->second.as_string()].push_back(
+            {number_or_zero(item, "seq"), number_or_zero(item, "created_ms"), std::move(item)});
+      }
+    const std::int64_t oldest_allowed = now_ms() - options_.recovery_age.count();
+    for (auto& [writer, journals] : by_writer) {
+      std::sort(journals.begin(), journals.end(), [](const Journal& a, const Journal& b) { return a.seq < b.seq; });
+      for (const auto& j : journals) {
+        if (j.created_ms > oldest_allowed) break;  // maybe still being written: later
+        const std::string& token = j.item.at("part").as_string();
+        std::vector<std::string> ids;
+        const std::string& list = j.item.at("event_ids").as_string();
+        for (std::size_t start = 0; start < list.size();) {
+          std::size_t comma = std::min(list.find(',', start), list.size());
+          ids.push_back(list.substr(start, comma - start));
+          start = comma + 1;
+        }
+        std::map<std::string, Summary> per_flag;
+        std::size_t events = 0;
+        if (!read_back(token, ids, per_flag, events, deadline) || !apply(writer, j.seq, per_flag, deadline)) break;
+        db_->batch_write_item(counts_table_, {WriteRequest::remove(journal_key(j.seq, token))}, deadline);
+        ++recovered;
+        log::info("counted a batch journaled by a stopped analytics process",
+                  {{"writer", writer}, {"seq", j.seq}, {"events", events}});
+      }
+    }
+  } catch (const std::exception& e) {
+    log::debug("journal recovery interrupted", {{"error", e.what()}});
+  }
+  return recovered;
+}
+
+void DynamoEventStore::background() {
+  std::unique_lock lock(background_mutex_);
   while (!stopping_) {
-    retry_wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
-    if (stopping_ || uncounted() == 0) continue;
+    background_wake_.wait_for(lock, options_.background_period, [this] { return stopping_; });
+    if (stopping_) break;
     lock.unlock();
-    commit_counts(deadline_after(kCountsTimeout));
+    if (uncounted() > 0) commit_counts(deadline_after(kCountsTimeout));
+    delete_journals(deadline_after(kCountsTimeout));
+    recover_journals(kCountsTimeout);
     lock.lock();
   }
 }

@@ -17,9 +17,11 @@
 //     1/32 of the writes:
 //       flag_time: flag_shard = "<flag_name>#<nn>", time_key = "<timestamp>#<event_id>"  newest of one flag
 //       day_time:  day_shard  = "<yyyy-mm-dd>#<nn>", time_key                           newest of all flags
-//   counts table (AWS_DYNAMODB_COUNTS_TABLE): per flag, one counter item per writing process
-//     (flag_name, writer) with true_count / false_count, added to only for events whose
-//     conditional put succeeded; and the directory of days that hold events (flag_name "#days").
+//   counts table (AWS_DYNAMODB_COUNTS_TABLE), keyed by (flag_name, part):
+//     per flag, one counter item per writing process (part "writer#<uuid>") with true_count and
+//     false_count, added to only for events whose conditional put succeeded (DynamoEventStore);
+//     the days that hold events (flag_name "#days", part "2026-11-30"); the journals of batches
+//     being written (flag_name "#journal#<n>").
 #pragma once
 
 #include <atomic>
@@ -149,17 +151,34 @@ Event event_from_item(const Item& item);
 TableSpec events_table_spec(const std::string& table);
 TableSpec counts_table_spec(const std::string& table);
 
+struct DynamoStoreOptions {
+  // A stopped writer's journals are counted by the other processes once this old (a journal's
+  // writes have ended by then: a store call gives up after 10 s).
+  std::chrono::milliseconds recovery_age{30000};
+  std::chrono::milliseconds background_period{10000};  // retries of counts, journal clean-up, recovery
+};
+
+// Exactly once, counts included, whatever fails and whenever a process dies. Each batch (a store
+// call, in chunks of at most kMaxJournalEvents) is, in three round trips:
+//   1. journaled: one item in the counts table lists its event ids, under a token of this process
+//      ("<writer>#<seq>": `seq` counts this process's batches);
+//   2. written: a conditional PutItem per event (in parallel, curl multi), "new unless an item with
+//      this event_id exists that another batch wrote": attribute_not_exists(event_id) OR
+//      write_token = <token>. A put retried after a lost reply is still new; a redelivered event
+//      is a duplicate;
+//   3. counted: for each flag, UpdateItem "ADD true_count :t, false_count :f SET seq = :seq" on
+//      this process's counter item of the flag, if its seq < :seq. Batches are counted in seq
+//      order, so applying a batch twice (a retry, another process recovering it) counts it once.
+// The journal is deleted (with the next batch's journal write) once counted. If the process dies
+// between 1 and 3, its journals stay: another process (recover_journals, every 10 s) reads the
+// events of each journal older than recovery_age, counts those that carry its token under the
+// dead writer's counter items, in seq order, and deletes it.
 class DynamoEventStore final : public EventStore {
  public:
-  DynamoEventStore(std::shared_ptr<const DynamoDbClient> db, std::string table, std::string counts_table);
-  ~DynamoEventStore() override;  // a last try to write pending counts (5 s)
+  DynamoEventStore(std::shared_ptr<const DynamoDbClient> db, std::string table, std::string counts_table,
+                   DynamoStoreOptions options = {});
+  ~DynamoEventStore() override;  // a last try to write pending counts (5 s); the journals keep the rest
 
-  // Writes each event with a conditional PutItem (in parallel, curl multi): "new unless an item
-  // with this event_id exists that another write made" (attribute_not_exists(event_id) OR
-  // write_token = this call's token), so a put retried after a lost reply still counts as new,
-  // and a redelivered event as a duplicate. Then adds the new events to this process's counter
-  // items, one UpdateItem per flag (see commit_counts). Constant round trips per batch: one for
-  // the puts, one for the counters (and one for the day directory, once per day).
   std::size_t store(const std::vector<Event>& events) override;
   std::vector<Event> recent(const std::optional<std::string>& flag_name, std::size_t limit) override;
   Summary summary(const std::string& flag_name) override;
@@ -167,47 +186,61 @@ class DynamoEventStore final : public EventStore {
   std::string readiness() override;
 
   // Events stored whose counts are not written yet (DynamoDB failed after the puts): retried in
-  // the background and before the next batch's counts. Lost only if the process dies first.
+  // the background and before the next batch's counts; journaled meanwhile.
   std::size_t uncounted() const { return uncounted_.load(); }
   // Writes pending counts now; false if some are still pending at the deadline.
   bool flush_counts(std::chrono::milliseconds timeout);
+  // Counts the journaled batches of other writers older than recovery_age; returns how many.
+  std::size_t recover_journals(std::chrono::milliseconds timeout);
+
+  static constexpr std::size_t kMaxJournalEvents = 1000;  // ~40 KB of ids per journal item
 
  private:
-  struct Counts {
+  struct Batch {
     std::int64_t seq = 0;
-    std::map<std::string, Summary> per_flag;
+    std::string token;
+    bool written = false;                     // its puts are done (or abandoned): it can be counted
+    std::map<std::string, Summary> per_flag;  // new events, known
     std::size_t events = 0;
+    std::vector<std::string> unknown;         // event ids whose put outcome is unknown: read back
   };
-  void record_days(const std::vector<Event>& events, Deadline deadline);
+  std::size_t store_chunk(const Event* begin, const Event* end, Deadline deadline);
+  void write_journal(const Batch& batch, const std::string& ids, const Event* begin, const Event* end,
+                     Deadline deadline);
   bool commit_counts(Deadline deadline);
-  bool apply(const Counts& counts, Deadline deadline);
-  void retry_counts();  // the background thread
+  bool read_back(const std::string& token, const std::vector<std::string>& ids, std::map<std::string, Summary>& per_flag,
+                 std::size_t& events, Deadline deadline);
+  bool apply(const std::string& writer, std::int64_t seq, const std::map<std::string, Summary>& per_flag,
+             Deadline deadline);
+  void delete_journals(Deadline deadline);
+  void background();
   std::vector<Event> newest(const std::vector<std::string>& partitions, const char* index, std::size_t limit,
                             Deadline deadline);
 
   std::shared_ptr<const DynamoDbClient> db_;
   std::string table_, counts_table_;
+  DynamoStoreOptions options_;
   const std::string writer_;  // this process's counter items: one writer each, updated in seq order
 
   std::mutex days_mutex_;
   std::set<std::string> days_recorded_;
 
-  std::mutex commit_mutex_;  // one counts commit at a time (the single writer, in seq order)
-  std::deque<Counts> unresolved_;  // under commit_mutex_: committed with a seq, outcome not known yet
-  std::int64_t last_seq_ = 0;      // under commit_mutex_
-  std::mutex pending_mutex_;
-  Counts pending_;  // counts of stores that have not been committed yet (group commit)
+  std::mutex commit_mutex_;  // one commit at a time: batches are counted in seq order
+  std::mutex batches_mutex_;
+  std::map<std::int64_t, Batch> batches_;  // journaled, not counted yet
+  std::int64_t last_seq_ = 0;
+  std::vector<Item> done_journals_;        // counted: their journals can go
   std::atomic<std::size_t> uncounted_{0};
-  std::atomic<bool> unresolved_warning_{false};  // logged once per outage
+  std::atomic<bool> counts_failing_{false};  // logged once per outage
 
   std::mutex ready_mutex_;
   std::chrono::steady_clock::time_point ready_checked_{};
   std::string ready_problem_;
 
-  std::mutex retry_mutex_;
-  std::condition_variable retry_wake_;
+  std::mutex background_mutex_;
+  std::condition_variable background_wake_;
   bool stopping_ = false;
-  std::thread retry_thread_;
+  std::thread background_thread_;
 };
 
 }  // namespace toggle::cloud
