@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "toggle/cloud/dynamodb.hpp"
@@ -62,10 +63,15 @@ class SqsEventPublisher final : public EventPublisher {
 
  private:
   Outcome failed(const std::string& error);
+  void remember_sent(const std::vector<Event>& batch, const std::vector<std::size_t>& accepted);
+  void forget_sent(const std::vector<Event>& batch);
 
   std::shared_ptr<const SqsClient> sqs_;
   std::string queue_url_;
   std::atomic<bool> failing_{false};
+  std::mutex sent_mutex_;
+  std::unordered_set<std::string> sent_before_;  // taken by SQS in a batch that failed as a whole
+  std::deque<std::string> sent_order_;
   std::mutex ready_mutex_;
   std::chrono::steady_clock::time_point ready_checked_{};
   std::string ready_problem_;
