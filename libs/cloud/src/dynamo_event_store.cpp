@@ -142,8 +142,13 @@ std::size_t DynamoEventStore::store(const std::vector<Event>& events) {
   for (const auto& e : events)
     if (ids.insert(e.event_id).second) unique.push_back(e);
   std::size_t added = 0;
-  for (std::size_t i = 0; i < unique.size(); i += kMaxJournalEvents)
-    added += store_chunk(unique.data() + i, unique.data() + std::min(unique.size(), i + kMaxJournalEvents), deadline);
+  try {
+    for (std::size_t i = 0; i < unique.size(); i += kMaxJournalEvents)
+      added += store_chunk(unique.data() + i, unique.data() + std::min(unique.size(), i + kMaxJournalEvents), deadline);
+  } catch (const std::invalid_argument& e) {
+    // A request that cannot be made of these events (text that is not UTF-8): never storable.
+    throw Error::invalid("event_not_storable", std::string("an event cannot be written to DynamoDB: ") + e.what());
+  }
   return added;
 }
 
@@ -233,6 +238,9 @@ std::size_t DynamoEventStore::store_chunk(const Event* begin, const Event* end, 
   } catch (const AwsError& e) {
     finish();  // nothing written: nothing to count
     throw store_error(e, counts_table_);
+  } catch (...) {
+    finish();
+    throw;
   }
 
   // Round trip 2: the events.
@@ -243,7 +251,15 @@ std::size_t DynamoEventStore::store_chunk(const Event* begin, const Event* end, 
     puts.push_back({table_, event_item(*e, batch.token, stored_at),
                     "attribute_not_exists(event_id) OR write_token = :token", {},
                     {{":token", AttributeValue::string(batch.token)}}});
-  auto outcomes = db_->put_items(puts, deadline);
+  std::vector<WriteOutcome> outcomes;
+  try {
+    outcomes = db_->put_items(puts, deadline);
+  } catch (...) {
+    // Not sent (a request that cannot be made): read back, to be sure, when counting.
+    for (const Event* e = begin; e != end; ++e) batch.unknown.push_back(e->event_id);
+    finish();
+    throw;
+  }
   std::optional<AwsError> outage, refusal;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const Event& e = begin[i];
