@@ -4,12 +4,20 @@
 # the machine is shared, so compare within a run, not across runs.
 #
 #   BENCH_SECONDS=10           length of each wrk run
-#   BENCH_PIPELINE_SECONDS=60  length of the sustained event-pipeline run
+#   BENCH_PIPELINE_SECONDS=60  length of each sustained event-pipeline run (direct on SQLite, direct
+#                              on PostgreSQL, aws on the emulators)
+#   BENCH_AWS_RATE=500         evaluations/s of the aws pipeline run: the emulators (local-aws-sqs
+#                              and dynalite, single-threaded Node.js) store far less than evaluation
+#                              serves, so that run is paced to what they keep up with
+#   BENCH_DRAIN_MAX=600        seconds to wait for a pipeline to store what was served
+# About 8 minutes in all on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BENCH_BUILD_DIR:-build-release}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 PIPELINE_SECONDS=${BENCH_PIPELINE_SECONDS:-60}
+AWS_RATE=${BENCH_AWS_RATE:-500}
+DRAIN_MAX=${BENCH_DRAIN_MAX:-600}
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOGGLE_BUILD_TESTS=OFF -DTOGGLE_BUILD_BENCH=ON >/dev/null
 cmake --build "$BUILD_DIR" >/dev/null
@@ -20,7 +28,7 @@ declare -A port pid
 base=$((20000 + RANDOM % 20000))
 i=0
 for s in auth-service flag-service targeting-service evaluation-service analytics-service ceiling evaluation-2 redis \
-  flag-pg-1 flag-pg-2 evaluation-pg-1 evaluation-pg-2; do
+  flag-pg-1 flag-pg-2 evaluation-pg-1 evaluation-pg-2 sqs dynamodb; do
   port[$s]=$((base + i)); i=$((i + 1))
 done
 url() { echo "http://127.0.0.1:${port[$1]}"; }
@@ -109,16 +117,37 @@ before=$(wait_pipeline_idle)
 read -r ceil_half_rps ceil_half_p50 ceil_half_p99 _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url ceiling)" "$conns" "$SECONDS_EACH")
 read -r half_rps half_p50 half_p99 _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")
 
-echo "== event pipeline: ${PIPELINE_SECONDS} s at half the maximum rate" >&2
-emitted() { curl -s "$(url evaluation-service)/metrics" | awk '$1 == "events_emitted_total" { print $2 }'; }
-before=$(wait_pipeline_idle)
-emitted_before=$(emitted)
-read -r pipe_rps _ _ _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url evaluation-service)" "$conns" "$PIPELINE_SECONDS")
-# Served = evaluations the service answered (its own count: wrk drops replies in flight at its end).
-served=$(( $(emitted) - emitted_before ))
-after=$(wait_pipeline_idle)
-stored=$((after - before))
-dropped=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "events_dropped_total" { print $2 }')
+metric() { curl -s "$(url "$1")/metrics" | awk -v n="$2" '$1 == n { printf "%d", $2 }'; }
+stored_count() { "$bin/platform_bench" count "$(url analytics-service)" bench-flag | cut -d= -f2; }
+# run_pipeline CONNS DELAY_MS: PIPELINE_SECONDS of paced /evaluate, then waits until analytics has
+# stored every event served (at most DRAIN_MAX s). Prints: served, evaluations/s, events sent/s and
+# stored/s during the run, seconds to drain after it, events stored. Served = evaluations the
+# service answered (its own count: wrk drops replies in flight at its end); sent = events the
+# transport took (analytics' POST /events, or SQS).
+run_pipeline() {
+  local stored0 emitted0 delivered0 rps served sent stored_now stored drained
+  stored0=$(stored_count) emitted0=$(metric evaluation-service events_emitted_total)
+  delivered0=$(metric evaluation-service events_delivered_total)
+  read -r rps _ _ _ _ < <(BENCH_DELAY_MS=$2 run_wrk "$(url evaluation-service)" "$1" "$PIPELINE_SECONDS")
+  served=$(( $(metric evaluation-service events_emitted_total) - emitted0 ))
+  sent=$(( $(metric evaluation-service events_delivered_total) - delivered0 ))
+  stored_now=$(( $(stored_count) - stored0 ))
+  local t0=$SECONDS
+  stored=$stored_now
+  while (( stored < served && SECONDS - t0 < DRAIN_MAX )); do sleep 1; stored=$(( $(stored_count) - stored0 )); done
+  drained=$(( stored >= served ? SECONDS - t0 : -1 ))
+  echo "$served $rps $(( sent / PIPELINE_SECONDS )) $(( stored_now / PIPELINE_SECONDS )) $drained $stored"
+}
+pipeline_row() {  # LABEL served rps sent/s stored/s drained stored
+  printf '| %-44s | %9s | %9.0f | %9s | %9s | %12s | %s / %s = %s |\n' "$1" "$2" "$3" "$4" "$5" \
+    "$( (( $6 < 0 )) && echo "not in ${DRAIN_MAX} s" || echo "$6 s")" "$7" "$2" \
+    "$(awk -v a="$7" -v b="$2" 'BEGIN { printf "%.3f", a / b }')"
+}
+
+echo "== event pipeline (direct, SQLite): ${PIPELINE_SECONDS} s at half the maximum rate" >&2
+wait_pipeline_idle >/dev/null
+read -r served pipe_rps sqlite_sent sqlite_stored sqlite_drain stored < <(run_pipeline "$conns" "$delay_ms")
+dropped=$(metric evaluation-service events_dropped_total)
 
 echo "== kill-switch propagation (50 toggles), one replica, then two replicas sharing Redis" >&2
 prop=$("$bin/platform_bench" propagation "$(url flag-service)" "$(url evaluation-service)" 50)
@@ -153,6 +182,56 @@ sleep 1
 rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[evaluation-service]}/status")
 flags_loaded=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "evaluation_flags_loaded" { print $2 }')
 
+# The pipeline on PostgreSQL: analytics (direct) storing into the PostgreSQL started above.
+echo "== event pipeline (direct, PostgreSQL): ${PIPELINE_SECONDS} s at half the maximum rate" >&2
+psql -q "$pg/postgres" -c "CREATE DATABASE analytics_db" >/dev/null
+stop_service() { kill -TERM "${pid[$1]}"; wait "${pid[$1]}" || true; }
+stop_service analytics-service
+start analytics-service DATABASE_URL="$pg/analytics_db"
+read -r pg_served pg_rps pg_sent pg_stored pg_drain pg_total < <(run_pipeline "$conns" "$delay_ms")
+
+# The aws pipeline on the emulators, each in a Node.js process of its own. First /evaluate at its
+# maximum rate with evaluation sending to SQS (against the direct mode's, above); then, on fresh
+# emulators, the paced run.
+echo "== aws pipeline (SQS + DynamoDB emulators): /evaluate at the maximum rate, then ${PIPELINE_SECONDS} s at ${AWS_RATE}/s" >&2
+start_emulators() {
+  local kind
+  for kind in sqs dynamodb; do
+    node tests/support/aws-emulators.mjs --only "$kind" --"$kind" "${port[$kind]}" --max-seconds 3600 \
+      >"$work/$kind.json" 2>>"$work/$kind.log" &
+    pid[$kind]=$!
+    for _ in $(seq 1 100); do grep -q '"pid"' "$work/$kind.json" 2>/dev/null && break; sleep 0.1; done
+  done
+}
+aws_env=(CLOUD_PROVIDER=aws AWS_REGION=us-east-1 AWS_ENDPOINT_URL_SQS="$(url sqs)" AWS_ENDPOINT_URL_DYNAMODB="$(url dynamodb)"
+  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_SQS_URL="$(url sqs)/000000000000/bench-events"
+  AWS_DYNAMODB_TABLE=BenchEvents ANALYTICS_RECEIVE_WAIT_MS=1000)
+start_aws() {
+  start_emulators
+  env "${aws_env[@]}" ANALYTICS_SERVICE_BIN="$bin/analytics-service" scripts/init-cloud.sh aws >"$work/init-cloud.log"
+  start analytics-service "${aws_env[@]}"
+  start evaluation-service "${aws_env[@]}"
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$(url evaluation-service)/ready" && break; sleep 0.1; done
+}
+stop_aws() {
+  stop_service evaluation-service
+  stop_service analytics-service
+  stop_service sqs
+  stop_service dynamodb
+  rm -rf "$work/evaluation-service/evaluation-spool"  # events of the maximum-rate run: not measured
+}
+stop_service evaluation-service
+stop_service analytics-service
+start_aws
+read -r aws_max_rps _ _ _ _ < <(run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")
+stop_aws
+start_aws
+aws_delay=20
+aws_conns=$(( (AWS_RATE * 203 + 9999) / 10000 ))  # delay 20 ms + ~0.3 ms latency
+read -r aws_served aws_rps aws_sent aws_stored aws_drain aws_total < <(run_pipeline "$aws_conns" "$aws_delay")
+aws_dropped=$(metric evaluation-service events_dropped_total)
+aws_duplicates=$(metric analytics-service analytics_events_duplicate_total)
+
 cpu=$(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')
 cat <<TABLE
 
@@ -175,11 +254,25 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | ceiling at the same pace ($ceil_half_rps req/s): p50 / p99 | $(printf '%6s / %6s ms' "$ceil_half_p50" "$ceil_half_p99") |              |
 | /evaluate at half max ($half_rps req/s): p50 / p99 | $(printf '%6s / %6s ms' "$half_p50" "$half_p99") | p99 ≤ 1 ms   |
 | pipeline: evaluations/s over ${PIPELINE_SECONDS} s          | $(printf '%9s' "$pipe_rps")        |              |
-| pipeline: events stored/s                    | $(printf '%9s' "$(awk -v s="$stored" -v t="$PIPELINE_SECONDS" 'BEGIN { printf "%.0f", s / t }')")        |              |
+| pipeline: events stored/s                    | $(printf '%9s' "$sqlite_stored")        |              |
 | pipeline: stored ÷ served                    | $(printf '%s / %s = %s' "$stored" "$served" "$(awk -v a="$stored" -v b="$served" 'BEGIN { printf "%.3f", a / b }')") | 1.000        |
 | events dropped (whole run)                   | $(printf '%9s' "${dropped:-0}")        | 0            |
 | kill-switch propagation p50 / p99 (50)       | $(printf '%6.2f / %6.2f ms' "$prop_p50" "$prop_p99") | p99 ≤ 250 ms |
 | … to both of 2 replicas (Redis) p50 / p99    | $(printf '%6.2f / %6.2f ms' "$prop2_p50" "$prop2_p99") | p99 ≤ 250 ms |
 | … PostgreSQL, 2 flag + 2 evaluation replicas | $(printf '%6.2f / %6.2f ms' "$prop3_p50" "$prop3_p99") | p99 ≤ 250 ms |
 | evaluation RSS with $flags_loaded flags          | $(printf '%9.1f MiB' "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')") | ≤ 50 MiB     |
+
+Event pipelines, ${PIPELINE_SECONDS} s each (sent/s and stored/s during the run; then the wait until every event
+served is stored; target stored ÷ served = 1.000)
+
+| pipeline                                     | served    | evals/s   | sent/s    | stored/s  | drained after | stored ÷ served |
+|----------------------------------------------|-----------|-----------|-----------|-----------|--------------|-----------------|
+$(pipeline_row "direct, SQLite (half max rate)" "$served" "$pipe_rps" "$sqlite_sent" "$sqlite_stored" "$sqlite_drain" "$stored")
+$(pipeline_row "direct, PostgreSQL (half max rate)" "$pg_served" "$pg_rps" "$pg_sent" "$pg_stored" "$pg_drain" "$pg_total")
+$(pipeline_row "aws, SQS + DynamoDB emulators (${AWS_RATE}/s)" "$aws_served" "$aws_rps" "$aws_sent" "$aws_stored" "$aws_drain" "$aws_total")
+
+| measurement                                  | value            | target       |
+|----------------------------------------------|------------------|--------------|
+| /evaluate max rate, aws ÷ direct (64 conns)  | $(printf '%s / %s = %s' "$aws_max_rps" "${rps[eval64]}" "$(ratio "$aws_max_rps" "${rps[eval64]}")") | ≥ 0.90 |
+| aws run: events dropped / duplicates skipped | $(printf '%s / %s' "${aws_dropped:-0}" "${aws_duplicates:-0}") | 0 dropped |
 TABLE

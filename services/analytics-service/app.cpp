@@ -54,19 +54,43 @@ AnalyticsService::Config AnalyticsService::Config::from_env(Env& env, const Serv
            env.boolean("ANALYTICS_IDLE_PRIORITY", true)};
   // An event is acknowledged only once it would survive a power loss.
   c.database.options.durable_commits = true;
+  c.pipeline = cloud::PipelineSettings::from_env(env, cloud::PipelineRole::consumer);
+  if (!c.pipeline.direct()) {
+    if (!c.database.url.empty())
+      log::warn("DATABASE_URL is not used: with CLOUD_PROVIDER set, events are stored in the cloud store");
+    c.consumer.receivers = static_cast<unsigned>(env.integer("ANALYTICS_QUEUE_RECEIVERS", 8, 1, 256));
+    c.consumer.storers = static_cast<unsigned>(env.integer("ANALYTICS_STORE_THREADS", 2, 1, 64));
+    c.consumer.wait = env.millis("ANALYTICS_RECEIVE_WAIT_MS", 20000, 0, 20000);
+  }
   return c;
 }
 
-AnalyticsService::AnalyticsService(const Config& config)
-    : db_(config.database.open()),
-      store_(std::make_unique<SqlEventStore>(*db_)),
-      keys_(config.auth_url, config.service_key) {
-  if (config.idle_priority) run_at_idle_priority();
+AnalyticsService::AnalyticsService(const Config& config) : keys_(config.auth_url, config.service_key) {
+  if (config.idle_priority) run_at_idle_priority();  // first: threads started later inherit it
+  log::info("event pipeline", {{"pipeline", config.pipeline.describe()}});
+  if (config.pipeline.direct()) {
+    db_ = config.database.open();
+    store_ = std::make_unique<SqlEventStore>(*db_);
+  } else {
+    store_ = cloud::make_event_store(config.pipeline);
+    queue_ = cloud::make_event_queue(config.pipeline);
+  }
   add_routes();
   add_readiness_check([this] { return store_->readiness(); });
+  if (queue_) {
+    add_readiness_check([this] { return queue_->readiness(); });
+    consumer_ = std::make_unique<EventConsumer>(*queue_, *store_, config.consumer);
+    consumer_->start();
+    // SIGTERM: no more polls at once; after the HTTP server stops, what was received is stored
+    // and acknowledged, then the threads end.
+    on_drain([this] { consumer_->stop_receiving(); });
+    on_stop([this] { consumer_->stop(); });
+  }
 }
 
-AnalyticsService::~AnalyticsService() = default;
+AnalyticsService::~AnalyticsService() {
+  if (consumer_) consumer_->stop();  // before the queue and the store it uses
+}
 
 void AnalyticsService::add_routes() {
   static Counter& stored_total = metrics().counter("analytics_events_stored_total", "Events stored (new)");

@@ -34,6 +34,7 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
     c.redis = parse_redis_url(redis_url);
     if (!c.redis) env.fail("REDIS_URL is not redis://[:password@]host[:port][/db]");
   }
+  c.pipeline = cloud::PipelineSettings::from_env(env, cloud::PipelineRole::publisher);
   return c;
 }
 
@@ -76,8 +77,13 @@ EvaluationService::EvaluationService(const Config& config) {
                    });
   }
   fetcher_ = std::make_unique<MissFetcher>(config.misses);
-  events_ = std::make_unique<EventSender>(config.events,
-                                          std::make_unique<HttpEventPublisher>(config.analytics_url, config.service_key));
+  // Events leave from the sender's thread, never from a request: to analytics-service directly,
+  // or to the cloud queue (CLOUD_PROVIDER).
+  log::info("event pipeline", {{"pipeline", config.pipeline.describe()}});
+  events_ = std::make_unique<EventSender>(
+      config.events, config.pipeline.direct()
+                         ? std::make_unique<HttpEventPublisher>(config.analytics_url, config.service_key)
+                         : cloud::make_event_publisher(config.pipeline));
   if (config.require_key) keys_ = std::make_unique<KeyValidator>(config.auth_url, config.service_key);
   api_ = std::make_unique<EvaluateApi>(catalog_, *fetcher_, *events_, keys_.get(), config.key_check_threads);
   api_->add_routes(router());
@@ -85,6 +91,7 @@ EvaluationService::EvaluationService(const Config& config) {
   add_readiness_check([this] {
     return catalog_.complete() ? "" : "flags and rules not loaded yet from flag-service and targeting-service";
   });
+  add_readiness_check([this] { return events_->publisher().readiness(); });
   events_->start();
   flags_->start();
   rules_->start();

@@ -11,6 +11,7 @@
 #include "event_sender.hpp"
 #include "miss_fetcher.hpp"
 #include "shared_cache.hpp"
+#include "toggle/cloud/pipeline.hpp"
 #include "toggle/core/app.hpp"
 #include "toggle/core/feed_follower.hpp"
 #include "toggle/core/redis.hpp"
@@ -29,6 +30,7 @@ class EvaluationService : public App {
     FeedOptions feeds;                // SYNC_*: wait and full resync (service and URL set per feed)
     FetchOptions misses;              // MISS_CACHE_MS, MISS_FETCH_THREADS
     std::optional<RedisAddress> redis;  // REDIS_URL
+    cloud::PipelineSettings pipeline;   // CLOUD_PROVIDER, AWS_*: where events go
     static Config from_env(Env& env, const ServiceSettings& service);
   };
 

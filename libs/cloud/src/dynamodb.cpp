@@ -238,7 +238,9 @@ std::vector<Item> DynamoDbClient::batch_get_item(const std::string& table, const
   return found;
 }
 
-QueryResult DynamoDbClient::query(const QueryRequest& r, Deadline deadline) const {
+namespace {
+
+json query_body(const QueryRequest& r) {
   json request = {{"TableName", r.table},
                   {"KeyConditionExpression", r.key_condition_expression},
                   {"ScanIndexForward", r.scan_index_forward}};
@@ -250,8 +252,11 @@ QueryResult DynamoDbClient::query(const QueryRequest& r, Deadline deadline) cons
   if (r.exclusive_start_key) request["ExclusiveStartKey"] = to_dynamodb_json(*r.exclusive_start_key);
   if (r.count_only) request["Select"] = "COUNT";
   if (r.consistent_read) request["ConsistentRead"] = true;
+  return request;
+}
 
-  json reply = detail::parse_reply(client_.call("Query", detail::to_text(request), deadline), "Query");
+QueryResult query_result(const std::string& body) {
+  json reply = detail::parse_reply(body, "Query");
   QueryResult result;
   if (auto items = reply.find("Items"); items != reply.end() && items->is_array())
     for (const auto& item : *items) result.items.push_back(reply_item(item, "Query"));
@@ -260,6 +265,24 @@ QueryResult DynamoDbClient::query(const QueryRequest& r, Deadline deadline) cons
   if (auto last = reply.find("LastEvaluatedKey"); last != reply.end() && last->is_object() && !last->empty())
     result.last_evaluated_key = reply_item(*last, "Query");
   return result;
+}
+
+}  // namespace
+
+QueryResult DynamoDbClient::query(const QueryRequest& r, Deadline deadline) const {
+  return query_result(client_.call("Query", detail::to_text(query_body(r)), deadline));
+}
+
+std::vector<QueryResult> DynamoDbClient::query_all(const std::vector<QueryRequest>& requests, Deadline deadline) const {
+  std::vector<std::string> bodies;
+  for (const auto& r : requests) bodies.push_back(detail::to_text(query_body(r)));
+  auto outcomes = client_.call_all("Query", std::move(bodies), deadline);
+  std::vector<QueryResult> results;
+  for (auto& outcome : outcomes) {
+    if (outcome.error) throw *outcome.error;
+    results.push_back(query_result(outcome.body));
+  }
+  return results;
 }
 
 std::int64_t DynamoDbClient::query_count(QueryRequest request, Deadline deadline) const {

@@ -204,6 +204,9 @@ class DynamoDbClient {
                                    bool consistent_read = false) const;
   // One page. Throws AwsError.
   QueryResult query(const QueryRequest& request, Deadline deadline) const;
+  // One page of each query, sent in parallel; results in the order of `requests`. Throws the
+  // first AwsError if any query fails.
+  std::vector<QueryResult> query_all(const std::vector<QueryRequest>& requests, Deadline deadline) const;
   // Select COUNT over every page. Throws AwsError.
   std::int64_t query_count(QueryRequest request, Deadline deadline) const;
   // True when created, false when a table of that name exists already (ResourceInUseException),

@@ -71,6 +71,9 @@ class EventQueue {
   // Never storable (malformed, or failed too often): to the dead-letter queue, with why.
   virtual void dead_letter(const std::string& handle, const std::string& reason) = 0;
   virtual std::string name() const = 0;
+  // Shutdown: receive() calls waiting now return at once (empty), so that a consumer stops
+  // without waiting out a long poll. Thread-safe; later receive() calls return at once too.
+  virtual void interrupt() {}
   // Messages waiting, when the queue can say; nullopt otherwise.
   virtual std::optional<std::int64_t> depth() { return std::nullopt; }
   virtual std::string readiness() { return {}; }
