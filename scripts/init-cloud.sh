@@ -7,7 +7,9 @@
 #                                 deliveries), the DynamoDB tables AWS_DYNAMODB_TABLE (with its
 #                                 indexes) and AWS_DYNAMODB_COUNTS_TABLE; AWS_REGION, AWS_ENDPOINT_URL
 #                                 and the credentials as for the services
-#   scripts/init-cloud.sh azure   not yet (Terraform creates the Azure resources)
+#   scripts/init-cloud.sh azure   the Cosmos DB tables AZURE_COSMOS_TABLE and <table>ByTime (its time
+#                                 index), from AZURE_COSMOS_CONNECTION_STRING; the Service Bus queue
+#                                 comes from Terraform (or, for a local AMQP broker, from the broker)
 #
 # It runs `analytics-service --init-cloud` (the one place that knows the resources): from
 # $ANALYTICS_SERVICE_BIN, else $BUILD_DIR/bin (default build/), else the PATH (a container image).
@@ -16,11 +18,7 @@ set -euo pipefail
 
 provider=${1:-}
 case "$provider" in
-  aws) ;;
-  azure)
-    echo "init-cloud.sh: azure is not available yet (the Azure pipeline is being built; Terraform creates its queue and table)" >&2
-    exit 2
-    ;;
+  aws | azure) ;;
   *)
     echo "usage: scripts/init-cloud.sh aws|azure" >&2
     exit 2

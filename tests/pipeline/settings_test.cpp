@@ -22,7 +22,8 @@ const char* const kVariables[] = {
     "AWS_SQS_MAX_RECEIVE_COUNT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS",
     "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_STS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AZURE_SERVICEBUS_CONNECTION_STRING",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AZURE_SERVICEBUS_CONNECTION_STRING", "AZURE_SERVICEBUS_QUEUE",
+    "AZURE_COSMOS_CONNECTION_STRING", "AZURE_COSMOS_TABLE",
 };
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
@@ -89,10 +90,39 @@ TEST_F(PipelineSettingsTest, AnUnknownProviderIsAStartUpErrorNamingTheVariable) 
   EXPECT_TRUE(mentions("CLOUD_PROVIDER=AWS is not aws or azure")) << problems();
 }
 
-TEST_F(PipelineSettingsTest, AzureHasItsSlotButIsNotInThisBuild) {
+// Each role reads what it uses: evaluation the queue, analytics the queue and the tables,
+// --init-cloud the tables only (the queue comes from Terraform or the broker).
+TEST_F(PipelineSettingsTest, AzureRequiresWhatEachRoleUses) {
   set("CLOUD_PROVIDER", "azure");
-  EXPECT_EQ(load().provider, CloudProvider::azure);
-  EXPECT_TRUE(mentions("CLOUD_PROVIDER=azure")) << problems();
+  EXPECT_EQ(load(PipelineRole::publisher).provider, CloudProvider::azure);
+  EXPECT_TRUE(mentions("AZURE_SERVICEBUS_CONNECTION_STRING")) << problems();
+  EXPECT_FALSE(mentions("AZURE_COSMOS_CONNECTION_STRING")) << problems();
+  load(PipelineRole::init);
+  EXPECT_TRUE(mentions("AZURE_COSMOS_CONNECTION_STRING")) << problems();
+  EXPECT_FALSE(mentions("AZURE_SERVICEBUS_CONNECTION_STRING")) << problems();
+  load(PipelineRole::consumer);
+  EXPECT_TRUE(mentions("AZURE_SERVICEBUS_CONNECTION_STRING")) << problems();
+  EXPECT_TRUE(mentions("AZURE_COSMOS_CONNECTION_STRING")) << problems();
+}
+
+TEST_F(PipelineSettingsTest, AzureReadsTheConnectionStringsTerraformOutputs) {
+  set("CLOUD_PROVIDER", "azure");
+  set("AZURE_SERVICEBUS_CONNECTION_STRING",
+      "Endpoint=sb://tm.servicebus.windows.net/;SharedAccessKeyName=analytics;SharedAccessKey=" + std::string(kSecret));
+  set("AZURE_COSMOS_CONNECTION_STRING", "DefaultEndpointsProtocol=https;AccountName=tm;AccountKey=" +
+                                            std::string("Zm9vYmFy") + ";TableEndpoint=https://tm.table.cosmos.azure.com:443/;");
+  auto s = load(PipelineRole::consumer);
+  EXPECT_EQ(problems(), "");
+  EXPECT_EQ(s.azure.servicebus.queue, "evaluation-events");
+  EXPECT_EQ(s.azure.cosmos.table, "EvaluationEvents");
+  EXPECT_NE(s.describe().find("evaluation-events"), std::string::npos) << s.describe();
+  EXPECT_NE(s.describe().find("EvaluationEvents"), std::string::npos) << s.describe();
+  EXPECT_EQ(s.describe().find(kSecret), std::string::npos) << s.describe();
+  set("AZURE_SERVICEBUS_QUEUE", "other-events");
+  set("AZURE_COSMOS_TABLE", "Other");
+  s = load(PipelineRole::consumer);
+  EXPECT_EQ(s.azure.servicebus.queue, "other-events");
+  EXPECT_EQ(s.azure.cosmos.table, "Other");
 }
 
 TEST_F(PipelineSettingsTest, AwsReadsTheSeedsVariablesWithDefaults) {

@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "toggle/cloud/aws_pipeline.hpp"
+#include "toggle/cloud/cosmos_event_store.hpp"
+#include "toggle/cloud/cosmos_table_client.hpp"
+#include "toggle/cloud/servicebus_events.hpp"
 #include "toggle/core/config.hpp"
 #include "toggle/core/log.hpp"
 
@@ -69,10 +72,9 @@ PipelineSettings PipelineSettings::from_env(Env& env, PipelineRole role) {
     read_aws(env, role, s.aws);
     if (env.problems().empty()) s.aws.credentials = make_credentials_provider(s.aws.aws);
   } else if (provider == "azure") {
-    // The slot of the Azure pipeline (Service Bus + Cosmos DB Table API), built separately.
     s.provider = CloudProvider::azure;
-    env.fail("CLOUD_PROVIDER=azure: the Azure pipeline (Service Bus, Cosmos DB) is not in this build yet; "
-             "use aws, or unset CLOUD_PROVIDER for the direct pipeline");
+    if (role != PipelineRole::init) s.azure.servicebus = servicebus_settings_from_env(env);
+    if (role != PipelineRole::publisher) s.azure.cosmos = cosmos_settings_from_env(env);
   } else {
     env.fail("CLOUD_PROVIDER=" + provider +
              " is not aws or azure (unset it for the direct pipeline: HTTP to analytics-service, SQL)");
@@ -87,29 +89,37 @@ std::string PipelineSettings::describe() const {
     case CloudProvider::aws:
       return "aws: queue " + aws.queue_url + ", tables " + aws.table + " and " + aws.counts_table + "; " +
              aws.aws.describe();
-    case CloudProvider::azure:
-      return "azure: queue " + azure.queue + ", table " + azure.table;
+    case CloudProvider::azure: {
+      std::string out = "azure:";
+      if (!azure.servicebus.queue.empty()) out += " " + azure.servicebus.describe();
+      if (!azure.cosmos.table.empty()) out += (out.size() > 6 ? "; " : " ") + azure.cosmos.describe();
+      return out;
+    }
   }
   return {};
 }
 
 namespace {
 
-void require_aws(const PipelineSettings& s) {
-  if (s.provider != CloudProvider::aws || !s.aws.credentials)
-    throw std::logic_error("the cloud pipeline factories need CLOUD_PROVIDER=aws settings read by from_env");
+void require_cloud(const PipelineSettings& s) {
+  if (s.direct() || (s.provider == CloudProvider::aws && !s.aws.credentials))
+    throw std::logic_error("the cloud pipeline factories need CLOUD_PROVIDER settings read by from_env");
 }
 
 }  // namespace
 
 std::unique_ptr<EventPublisher> make_event_publisher(const PipelineSettings& s) {
-  require_aws(s);
+  require_cloud(s);
+  if (s.provider == CloudProvider::azure)
+    return std::make_unique<ServiceBusEventPublisher>(s.azure.servicebus.connection, s.azure.servicebus.queue);
   return std::make_unique<SqsEventPublisher>(
       std::make_shared<const SqsClient>(sqs_service(s.aws.aws), s.aws.credentials), s.aws.queue_url);
 }
 
 std::unique_ptr<EventQueue> make_event_queue(const PipelineSettings& s) {
-  require_aws(s);
+  require_cloud(s);
+  if (s.provider == CloudProvider::azure)
+    return std::make_unique<ServiceBusEventQueue>(s.azure.servicebus.connection, s.azure.servicebus.queue);
   SqsQueueOptions options;
   options.visibility_timeout_s = s.aws.visibility_timeout_s;
   return std::make_unique<SqsEventQueue>(
@@ -117,7 +127,9 @@ std::unique_ptr<EventQueue> make_event_queue(const PipelineSettings& s) {
 }
 
 std::unique_ptr<EventStore> make_event_store(const PipelineSettings& s) {
-  require_aws(s);
+  require_cloud(s);
+  if (s.provider == CloudProvider::azure)
+    return std::make_unique<CosmosEventStore>(s.azure.cosmos.connection, s.azure.cosmos.table);
   // Up to 64 requests in flight: a batch's puts go out together (DynamoDB has no conditional
   // batch write, and the conditions are what keeps the counts exact).
   AwsCallOptions options;
@@ -125,6 +137,13 @@ std::unique_ptr<EventStore> make_event_store(const PipelineSettings& s) {
   return std::make_unique<DynamoEventStore>(
       std::make_shared<const DynamoDbClient>(dynamodb_service(s.aws.aws), s.aws.credentials, options), s.aws.table,
       s.aws.counts_table);
+}
+
+std::vector<std::string> create_azure_resources(const AzurePipelineSettings& settings) {
+  std::vector<std::string> lines;
+  for (const auto& t : create_cosmos_event_tables(settings.cosmos.connection, settings.cosmos.table))
+    lines.push_back((t.created ? "created table " : "exists table ") + t.table);
+  return lines;
 }
 
 int init_cloud_main(std::ostream& out, std::ostream& err) {
@@ -143,20 +162,22 @@ int init_cloud_main(std::ostream& out, std::ostream& err) {
   auto deadline = deadline_after(timeout);
   for (int attempt = 0;; ++attempt) {
     try {
-      for (const auto& line : create_aws_resources(settings.aws, deadline)) out << "init-cloud: " << line << "\n";
+      auto lines = settings.provider == CloudProvider::azure ? create_azure_resources(settings.azure)
+                                                             : create_aws_resources(settings.aws, deadline);
+      for (const auto& line : lines) out << "init-cloud: " << line << "\n";
       return 0;
-    } catch (const AwsError& e) {
+    } catch (const std::exception& e) {
       // An endpoint not answering yet (its container is starting): wait for it, within the timeout.
-      bool waiting = e.retryable() && std::chrono::steady_clock::now() + std::chrono::seconds(1) < deadline;
+      auto* aws = dynamic_cast<const AwsError*>(&e);
+      auto* table = dynamic_cast<const TableError*>(&e);
+      bool retryable = (aws && aws->retryable()) || (table && table->retryable());
+      bool waiting = retryable && std::chrono::steady_clock::now() + std::chrono::seconds(1) < deadline;
       if (!waiting) {
         err << "init-cloud: failed: " << e.what() << "\n";
         return 1;
       }
       if (attempt == 0) err << "init-cloud: waiting for the endpoints (" << e.what() << ")\n";
       std::this_thread::sleep_for(std::chrono::seconds(1));
-    } catch (const std::exception& e) {
-      err << "init-cloud: failed: " << e.what() << "\n";
-      return 1;
     }
   }
 }

@@ -5,7 +5,8 @@
 //                                   stores into SQL (SQLite, or PostgreSQL with DATABASE_URL)
 //   CLOUD_PROVIDER=aws              evaluation -> SQS (AWS_SQS_URL) -> analytics -> DynamoDB
 //                                   (AWS_DYNAMODB_TABLE), with the AWS_* settings of aws_config.hpp
-//   CLOUD_PROVIDER=azure            Service Bus -> Cosmos DB Table API (AZURE_*): not in this build yet
+//   CLOUD_PROVIDER=azure            evaluation -> Service Bus queue (AZURE_SERVICEBUS_*) -> analytics
+//                                   -> Cosmos DB Table API (AZURE_COSMOS_*), see azure_settings.hpp
 //
 // Every problem is reported through Env::fail naming its variable, so the service stops at start
 // with status 2; factories return the seams of toggle/core/event_transport.hpp.
@@ -18,6 +19,7 @@
 
 #include "toggle/cloud/aws_config.hpp"
 #include "toggle/cloud/aws_error.hpp"
+#include "toggle/cloud/azure_settings.hpp"
 #include "toggle/core/event_transport.hpp"
 
 namespace toggle {
@@ -40,12 +42,11 @@ struct AwsPipelineSettings {
   std::string dead_letter_queue_name() const { return queue_name + "-dlq"; }
 };
 
-// The Azure half (Service Bus + Cosmos DB Table API) is built separately; this is its slot.
+// What each role reads: evaluation the queue, analytics the queue and the tables, --init-cloud the
+// tables only (the queue comes from Terraform, or from the broker's own set-up).
 struct AzurePipelineSettings {
-  std::string servicebus_connection_string;  // AZURE_SERVICEBUS_CONNECTION_STRING
-  std::string queue = "evaluation-events";   // AZURE_SERVICEBUS_QUEUE
-  std::string cosmos_connection_string;      // AZURE_COSMOS_CONNECTION_STRING
-  std::string table = "EvaluationEvents";    // AZURE_COSMOS_TABLE
+  ServiceBusSettings servicebus;  // AZURE_SERVICEBUS_CONNECTION_STRING, AZURE_SERVICEBUS_QUEUE
+  CosmosSettings cosmos;          // AZURE_COSMOS_CONNECTION_STRING, AZURE_COSMOS_TABLE
 };
 
 // What a process needs of the pipeline, so that it reads (and requires) only that.
@@ -71,6 +72,10 @@ struct PipelineSettings {
 std::unique_ptr<EventPublisher> make_event_publisher(const PipelineSettings& settings);
 std::unique_ptr<EventQueue> make_event_queue(const PipelineSettings& settings);
 std::unique_ptr<EventStore> make_event_store(const PipelineSettings& settings);
+
+// Creates what the Azure pipeline needs, idempotently: the Cosmos DB tables <table> and
+// <table>ByTime. One line per table. Throws TableError.
+std::vector<std::string> create_azure_resources(const AzurePipelineSettings& settings);
 
 // Creates what the AWS pipeline needs, idempotently: the dead-letter queue, the queue (lease =
 // visibility timeout, RedrivePolicy to the DLQ after max_receive_count deliveries), the events
