@@ -13,7 +13,7 @@ std::optional<std::string> checked_rules(const json& body) {
   auto it = body.find("rules");
   if (it == body.end()) return std::nullopt;
   std::string error;
-  auto rule = rules::parse_rule(*it, error);
+  auto rule = rules::parse_new_rule(*it, error);
   if (!rule) throw Error::invalid("invalid_rule", error);
   return rules::to_json(*rule).dump();
 }

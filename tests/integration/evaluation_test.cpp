@@ -386,8 +386,8 @@ TEST_F(EvaluateTest, PercentageUsesTheOriginalsBuckets) {
   EXPECT_TRUE(catalog_has("enable-new-dashboard", true));
   EXPECT_EQ(result("user-123", "enable-new-dashboard"), true) << "bucket 25";
   EXPECT_EQ(result("user-abc", "enable-new-dashboard"), false) << "bucket 71";
-  // Fractional percentages: bucket 25 is in at 25.5 and out at 25.
-  set_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 25.5}});
+  // Bucket 25 is in at 26 and out at 25 (the original's `bucket < percentage`).
+  set_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 26}});
   EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", true));
   set_rule("enable-new-dashboard", {{"type", "PERCENTAGE"}, {"value", 25}});
   EXPECT_TRUE(becomes("user-123", "enable-new-dashboard", false));

@@ -140,10 +140,10 @@ TEST(Evaluate, PercentageAgreesWithBucketForManyUsers) {
   }
 }
 
-TEST(UserList, KeepsOrderAndDuplicates) {
+TEST(UserList, KeepsOrderAndEachIdOnce) {
   const UserList users({"b", "a", "b"});
-  EXPECT_EQ(users.values(), (std::vector<std::string>{"b", "a", "b"}));
-  EXPECT_EQ(users.size(), 3u);
+  EXPECT_EQ(users.values(), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(users.size(), 2u);
   EXPECT_TRUE(users.contains("a"));
   EXPECT_TRUE(users.contains("b"));
   EXPECT_FALSE(users.contains("c"));
@@ -182,12 +182,30 @@ TEST(ParseRule, AcceptsPercentage) {
   }
 }
 
+// New rules take whole percentages; rules stored before (fractional) still read with parse_rule.
+TEST(ParseNewRule, TakesWholePercentagesOnly) {
+  for (const char* text : {R"({"type":"PERCENTAGE","value":50})", R"({"type":"PERCENTAGE","value":50.0})",
+                           R"({"type":"PERCENTAGE","value":1e2})", R"({"type":"USER_LIST","values":["a"]})"}) {
+    std::string error;
+    EXPECT_TRUE(parse_new_rule(json::parse(text), error)) << text << ": " << error;
+  }
+  for (const char* text : {R"({"type":"PERCENTAGE","value":50.5})", R"({"type":"PERCENTAGE","value":0.001})"}) {
+    std::string error;
+    EXPECT_FALSE(parse_new_rule(json::parse(text), error)) << text;
+    EXPECT_NE(error.find("whole number"), std::string::npos) << error;
+    EXPECT_TRUE(parse_rule(json::parse(text), error)) << text << " still reads once stored";
+  }
+  std::string error;
+  EXPECT_FALSE(parse_new_rule(json::parse(R"({"type":"PERCENTAGE","value":101})"), error));
+  EXPECT_EQ(error, "rules.value must be a number between 0 and 100");
+}
+
 TEST(ParseRule, AcceptsUserList) {
   std::string error;
   const auto rule = parse(json::parse(R"({"type":"USER_LIST","values":["u1","u2","u1","jos\u00e9"]})"), error);
   ASSERT_TRUE(rule) << error;
   EXPECT_EQ(rule->type, RuleType::user_list);
-  EXPECT_EQ(rule->users.values(), (std::vector<std::string>{"u1", "u2", "u1", "jos\xc3\xa9"}));
+  EXPECT_EQ(rule->users.values(), (std::vector<std::string>{"u1", "u2", "jos\xc3\xa9"}));
   EXPECT_TRUE(rule->contains_user("u2"));
   EXPECT_TRUE(rule->contains_user("jos\xc3\xa9"));
   EXPECT_FALSE(rule->contains_user("u3"));

@@ -60,7 +60,19 @@ EventPublisher::Outcome ServiceBusEventPublisher::publish(const std::vector<Even
   return Outcome::rejected;
 }
 
-std::string ServiceBusEventPublisher::readiness() { return readiness_of(sender_.status()); }
+// Not ready only for what will not heal by itself (as the SQS publisher): a refused key or
+// certificate, an unknown queue. Unreachable or busy: evaluation keeps serving, events spool.
+std::string ServiceBusEventPublisher::readiness() {
+  auto status = sender_.status();
+  switch (status.last_error_kind) {
+    case ServiceBusErrorKind::unauthorized:
+    case ServiceBusErrorKind::tls:
+    case ServiceBusErrorKind::not_found:
+      return readiness_of(status);
+    default:
+      return "";
+  }
+}
 
 // --- queue ---
 

@@ -108,6 +108,16 @@ std::optional<Rule> parse_rule(const json& j, std::string& error) {
   return percentage ? parse_percentage(j, error) : parse_user_list(j, error);
 }
 
+std::optional<Rule> parse_new_rule(const json& j, std::string& error) {
+  auto rule = parse_rule(j, error);
+  if (rule && rule->type == RuleType::percentage && std::trunc(rule->percentage) != rule->percentage) {
+    error = "rules.value must be a whole number between 0 and 100 (50.0 is 50; finer splits are fractional "
+            "rollouts of the flag model)";
+    return std::nullopt;
+  }
+  return rule;
+}
+
 json to_json(const Rule& rule) {
   json out = json::object();
   out["type"] = std::string(to_string(rule.type));

@@ -50,9 +50,12 @@ struct UserList::Data {
   std::vector<std::string> values;
   std::unordered_set<std::string_view> index;
 
-  explicit Data(std::vector<std::string> users) : values(std::move(users)) {
-    index.reserve(values.size());
-    for (const std::string& user : values) index.insert(user);
+  // Each id once, in the order of its first appearance.
+  explicit Data(std::vector<std::string> users) {
+    values.reserve(users.size());
+    index.reserve(users.size());
+    for (std::string& user : users)
+      if (index.find(user) == index.end()) index.insert(values.emplace_back(std::move(user)));
   }
   Data(const Data&) = delete;
   Data& operator=(const Data&) = delete;

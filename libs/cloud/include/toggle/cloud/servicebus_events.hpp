@@ -43,7 +43,8 @@ class ServiceBusEventPublisher final : public EventPublisher {
   // An event without an event_id is sent with content_event_id(), so a resend keeps its id.
   Outcome publish(const std::vector<Event>& batch, std::chrono::milliseconds timeout) override;
   std::string name() const override { return "servicebus"; }
-  // "" when connected to the queue, else why not (e.g. "Service Bus: unauthorized: ...").
+  // "" unless the last failure will not heal by itself: "Service Bus: unauthorized: ..." (or
+  // tls, not_found). Unreachable: "" (evaluation keeps serving; its events wait in the spool).
   std::string readiness() override;
 
   ServiceBusStatus status() const { return sender_.status(); }

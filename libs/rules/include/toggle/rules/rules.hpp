@@ -42,7 +42,7 @@ class UserList {
   explicit UserList(std::vector<std::string> users);
 
   bool contains(std::string_view user_id) const noexcept;
-  // In the order given, duplicates kept.
+  // In the order given, each id once (a repeated id is kept where it first appears).
   const std::vector<std::string>& values() const noexcept;
   std::size_t size() const noexcept { return values().size(); }
   bool empty() const noexcept { return size() == 0; }
@@ -71,11 +71,14 @@ Rule user_list_rule(std::vector<std::string> users);
 
 // Parses and validates rule JSON exactly:
 //   {"type":"PERCENTAGE","value":<number 0..100>}
-//   {"type":"USER_LIST","values":[<user ids>]}   (at most 10,000 entries; duplicates fine)
+//   {"type":"USER_LIST","values":[<user ids>]}   (at most 10,000 entries; a repeated id is kept once)
 // Unknown keys, a missing or unknown type, a value of the wrong JSON type or out of range are
 // errors. On error returns std::nullopt and sets `error` to a short English message naming the
 // problem, e.g. "rules.type must be one of PERCENTAGE, USER_LIST".
 std::optional<Rule> parse_rule(const nlohmann::json& j, std::string& error);
+// What a new rule may be (targeting-service's POST and PUT): parse_rule() with whole percentages
+// only. parse_rule() itself still reads fractional ones, so rules stored before keep evaluating.
+std::optional<Rule> parse_new_rule(const nlohmann::json& j, std::string& error);
 
 // Canonical JSON for a rule: {"type":"PERCENTAGE","value":50} (integral percentages as integers)
 // or {"type":"USER_LIST","values":[...in the original order...]}.
