@@ -88,9 +88,21 @@ void SharedCache::write_loop() {
 }
 
 void SharedCache::subscribe_loop() {
+  bool lost = false;
   while (!stopping_) {
     try {
       RedisClient redis(address_, std::chrono::milliseconds(500));
+      if (lost) {
+        if (!redis.ping()) throw std::runtime_error("redis does not answer");
+        // Back after losing the connection: Redis may have restarted empty, so the full states
+        // are stored again (a replica started next warms from them).
+        {
+          std::lock_guard lock(mutex_);
+          for (const auto& [feed, _] : exports_) dirty_[feed] = true;
+        }
+        wake_.notify_one();
+        lost = false;
+      }
       redis.subscribe(
           prefix_ + ":changes",
           [this](const std::string& text) {
@@ -107,6 +119,7 @@ void SharedCache::subscribe_loop() {
           [this] { return stopping_.load(); });
     } catch (const std::exception& e) {
       note(false, e.what());
+      lost = true;
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
     }

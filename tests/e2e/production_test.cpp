@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <set>
 #include <thread>
 
 #include "platform.hpp"
@@ -154,6 +156,72 @@ TEST_F(ProductionTest, EvaluationAnswersThroughoutAPostgresRestartAndWritesRecov
   EXPECT_EQ(failed.load(), 0);
   ASSERT_EQ(put_flag("flag-2", "through", false), 200);
   EXPECT_TRUE(every_replica_says("through", false, std::chrono::seconds(5)));
+}
+
+// The pipeline's promise with analytics on PostgreSQL: a burst from four clients over both
+// evaluation replicas, analytics killed (SIGKILL) in the middle of it and started again: every
+// evaluation served is stored exactly once.
+TEST_F(ProductionTest, EveryEventOfABurstIsStoredOnceOnPostgresWhenAnalyticsIsKilled) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"burst","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("burst", true));
+  // Clients take numbered evaluations up to `limit`, so the burst stays a known size however
+  // slow the machine is (a page of /events holds it all).
+  std::atomic<int> served{0}, refused{0}, next{0}, limit{0};
+  std::atomic<bool> done{false};
+  auto client = [&](const char* replica) {
+    while (!done) {
+      int n = next++;
+      if (n >= limit) {
+        --next;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
+      auto r = platform.get(replica, "/evaluate?flag_name=burst&user_id=user-" + std::to_string(n), "");
+      (r.status == 200 ? served : refused)++;
+    }
+  };
+  std::vector<std::thread> clients;
+  auto stop_clients = [&] {
+    done = true;
+    for (auto& t : clients)
+      if (t.joinable()) t.join();
+  };
+  struct Joiner {
+    std::function<void()> f;
+    ~Joiner() { f(); }
+  } joiner{stop_clients};
+  for (const char* replica : {"evaluation-service", "evaluation-2", "evaluation-service", "evaluation-2"})
+    clients.emplace_back(client, replica);
+  auto answered = [&](int n) {
+    return eventually([&] { return served.load() + refused.load() >= n; }, std::chrono::seconds(60));
+  };
+  limit = 6000;
+  ASSERT_TRUE(answered(2000)) << served.load() << " served";
+  platform.kill("analytics-service");  // in the middle of the burst
+  ASSERT_TRUE(answered(4000)) << served.load() << " served";
+  platform.start("analytics-service");
+  ASSERT_TRUE(answered(6000)) << served.load() << " served";
+  stop_clients();
+  EXPECT_EQ(refused.load(), 0);
+
+  auto total = [&] {
+    auto r = platform.get("analytics-service", "/summary?flag_name=burst");
+    return r.status == 200 ? json::parse(r.body)["total"].get<int>() : -1;
+  };
+  // Besides the burst's users, the stored events include the checks of every_replica_says (user "u").
+  EXPECT_TRUE(eventually([&] { return total() >= served.load(); }, std::chrono::seconds(60)))
+      << total() << " stored of " << served.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // anything twice would show by now
+  auto events = json::parse(platform.get("analytics-service", "/events?flag_name=burst&limit=10000").body);
+  ASSERT_LT(events.size(), 10000u) << "the burst is meant to fit in one page";
+  std::set<std::string> ids, burst_users;
+  for (const auto& e : events) {
+    ids.insert(e["event_id"].get<std::string>());
+    if (e["user_id"] != "u") burst_users.insert(e["user_id"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), events.size()) << "no event_id twice";
+  EXPECT_EQ(burst_users.size(), static_cast<std::size_t>(served.load())) << "each evaluation once, none lost";
+  EXPECT_EQ(total(), static_cast<int>(events.size())) << "/summary counts each stored event once";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "platform.hpp"
 #include "toggle/core/json.hpp"
+#include "toggle/core/redis.hpp"
 
 using toggle::json;
 
@@ -61,6 +62,24 @@ TEST_F(ReplicasTest, AChangeReachesEveryReplica) {
     EXPECT_TRUE(every_replica_says("shared", "u1", enabled))  // how fast is measured by make bench, not asserted
         << enabled;
   }
+}
+
+// A change shared through Redis is applied by the other replica and not shared back: once every
+// replica has it, the channel falls silent (replicas echoing each other's changes kept two
+// replicas and Redis busy forever). Counted in messages, not time.
+TEST_F(ReplicasTest, TheReplicasFallQuietOnRedisAfterAChange) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"quiet","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("quiet", "u1", true));
+  put_flag("quiet", false);
+  ASSERT_TRUE(every_replica_says("quiet", "u1", false));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // what is in flight arrives
+  std::atomic<int> messages{0};
+  auto started = std::chrono::steady_clock::now();
+  toggle::RedisClient listener(*toggle::parse_redis_url(redis.url()), std::chrono::milliseconds(100));
+  listener.subscribe(
+      "togglemaster:evaluation:changes", [&](const std::string&) { ++messages; },
+      [&] { return std::chrono::steady_clock::now() - started > std::chrono::seconds(2); });
+  EXPECT_EQ(messages.load(), 0) << "replicas keep sending changes to each other";
 }
 
 TEST_F(ReplicasTest, ANewReplicaWarmsFromRedisWhileFlagAndTargetingServicesAreDown) {

@@ -45,7 +45,6 @@ bool FeedFollower::accept(const FeedPosition& base, const json& reply) {
     apply_(reply);  // a reply's rows are their state as of its reading: applying it never goes back
     position_ = next;
   }
-  if (on_accepted_) on_accepted_(base, reply);
   return true;
 }
 
@@ -74,7 +73,9 @@ void FeedFollower::run() {
     if (res.status == 200) {
       try {
         json reply = json::parse(res.body);
-        accept(base, reply);
+        // Only this follower's own replies are passed on: one from another replica passed on
+        // again would echo between the replicas forever.
+        if (accept(base, reply) && on_accepted_) on_accepted_(base, reply);
         if (reply.at("full").get<bool>()) last_full = std::chrono::steady_clock::now();
       } catch (const std::exception& e) {
         problem = std::string("malformed change feed reply: ") + e.what();

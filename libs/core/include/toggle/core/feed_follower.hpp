@@ -34,8 +34,8 @@ struct FeedPosition {
 
 class FeedFollower {
  public:
-  // `on_accepted(base, reply)` runs after a reply was applied (e.g. to share it); `base` is the
-  // position the reply was computed from.
+  // `on_accepted(base, reply)` runs after a reply of this follower's own polls was applied (e.g. to
+  // share it); `base` is the position the reply was computed from.
   FeedFollower(FeedOptions options, std::function<void(const nlohmann::json&)> apply,
                std::function<void(const FeedPosition& base, const nlohmann::json& reply)> on_accepted = {});
   ~FeedFollower();
@@ -46,7 +46,8 @@ class FeedFollower {
 
   // Applies `reply` (computed from `base`) if it moves this follower forward: a full reply newer
   // than what it has (or of another epoch), or a delta that starts at or before its version and
-  // ends after it, in the same epoch. Returns whether it was applied.
+  // ends after it, in the same epoch. Returns whether it was applied. For replies from elsewhere
+  // (another replica, a stored state): on_accepted does not run for them.
   bool accept(const FeedPosition& base, const nlohmann::json& reply);
 
  private:
