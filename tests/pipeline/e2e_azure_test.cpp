@@ -1,0 +1,242 @@
+// The platform with CLOUD_PROVIDER=azure, five processes: Service Bus = RabbitMQ's AMQP 1.0 plugin
+// in the development-emulator mode (plain AMQP; the queue is the AMQP address /queue/NAME), and
+// once the project's Service Bus stand-in (the production path: TLS, CBS with SAS tokens,
+// peek-lock, dead-letter queue); Cosmos DB = azurite's Table endpoint (the same REST and SharedKey
+// signatures). The seed's flow through the queue and the tables, the stored entity readable by
+// other tools, and the pipeline's promise -- every evaluation stored exactly once -- while
+// analytics is killed and a poison message sits in the queue; and clear errors for bad settings.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "azure_servers.hpp"
+#include "platform.hpp"
+#include "toggle/cloud/cosmos_table_client.hpp"
+#include "toggle/cloud/servicebus_client.hpp"
+#include "toggle/core/json.hpp"
+
+using toggle::json;
+using namespace std::chrono_literals;
+
+namespace e2e {
+namespace {
+
+std::string azurite() { return testsupport::shared_server("azurite.sh", "TOGGLE_TEST_AZURITE_STATE"); }
+std::string rabbitmq() { return testsupport::shared_server("rabbitmq.sh", "TOGGLE_TEST_RABBITMQ_STATE"); }
+
+// A number for names of this test's own queue and table (tests share the servers).
+std::string unique_suffix() {
+  std::random_device random;
+  return std::to_string(random());
+}
+
+class AzurePipelineE2eTest : public ::testing::Test {
+ protected:
+  AzurePipelineE2eTest()
+      : queue("/queue/e2e-events-" + unique_suffix()),
+        table("E2eEvents" + unique_suffix()),
+        env({
+            {"CLOUD_PROVIDER", "azure"},
+            {"AZURE_SERVICEBUS_CONNECTION_STRING", rabbitmq()},
+            {"AZURE_SERVICEBUS_QUEUE", queue},
+            {"AZURE_COSMOS_CONNECTION_STRING", azurite()},
+            {"AZURE_COSMOS_TABLE", table},
+            // Short polls, so that a test's stop does not wait for one.
+            {"ANALYTICS_RECEIVE_WAIT_MS", "1000"},
+        }) {}
+  void TearDown() override {
+    if (HasFailure() && platform) std::cerr << log_tails(*platform, {"evaluation-service", "analytics-service"});
+  }
+  void start_platform() {
+    std::string out;
+    ASSERT_EQ(init_cloud("azure", env, &out), 0) << out;
+    platform = std::make_unique<Platform>(env);
+    platform->start_all();
+  }
+  // Sends `body` to the queue as a producer other than evaluation-service would.
+  void send_raw(const std::string& message_id, const std::string& body) {
+    toggle::cloud::ServiceBusSender sender(
+        toggle::cloud::parse_servicebus_connection_string(env["AZURE_SERVICEBUS_CONNECTION_STRING"]),
+        env["AZURE_SERVICEBUS_QUEUE"]);
+    auto result = sender.send({{message_id, body}}, 30s);
+    ASSERT_TRUE(result.ok()) << message_id;
+  }
+  // The seed's flow: a flag with a 100 % rule, one evaluation, the event through the pipeline.
+  void seeds_flow() {
+    auto flag = platform->send("POST", "flag-service", "/flags",
+                               R"({"name":"test-checkout","description":"Teste do fluxo de checkout","is_enabled":true})");
+    ASSERT_EQ(flag.status, 201) << flag.body;
+    ASSERT_EQ(platform
+                  ->send("POST", "targeting-service", "/rules",
+                         R"({"flag_name":"test-checkout","is_enabled":true,"rules":{"type":"PERCENTAGE","value":100}})")
+                  .status,
+              201);
+    auto eval = platform->get("evaluation-service", "/evaluate?user_id=user-123&flag_name=test-checkout", "");
+    EXPECT_EQ(eval.body, R"({"flag_name":"test-checkout","user_id":"user-123","result":true})");
+
+    ASSERT_TRUE(eventually([&] { return stored_events(*platform, "test-checkout") == 1; }, 30s));
+    auto events = json::parse(platform->get("analytics-service", "/events?flag_name=test-checkout").body);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0]["user_id"], "user-123");
+    EXPECT_EQ(events[0]["flag_name"], "test-checkout");
+    EXPECT_EQ(events[0]["result"], true);
+    EXPECT_EQ(events[0]["event_id"].get<std::string>().size(), 36u);
+    EXPECT_EQ(json::parse(platform->get("analytics-service", "/summary?flag_name=test-checkout").body),
+              json::parse(R"({"flag_name":"test-checkout","total":1,"true":1,"false":0})"));
+    // Without flag_name: every flag's, newest first (from <table>ByTime), the same shape.
+    EXPECT_EQ(json::parse(platform->get("analytics-service", "/events").body), events);
+    seen = events[0];
+  }
+
+  std::string queue, table;
+  std::map<std::string, std::string> env;
+  std::unique_ptr<Platform> platform;
+  json seen;  // the event of seeds_flow(), as /events lists it
+};
+
+TEST_F(AzurePipelineE2eTest, InitCloudCreatesTheTablesOnceThenSaysTheyExist) {
+  std::string out;
+  ASSERT_EQ(init_cloud("azure", env, &out), 0) << out;
+  EXPECT_NE(out.find("created table " + table + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("created table " + table + "ByTime\n"), std::string::npos) << out;
+  ASSERT_EQ(init_cloud("azure", env, &out), 0) << out;
+  EXPECT_NE(out.find("exists table " + table + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("exists table " + table + "ByTime\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("created"), std::string::npos) << out;
+  EXPECT_EQ(out.find("AccountKey"), std::string::npos) << "no secret in the output: " << out;
+}
+
+TEST_F(AzurePipelineE2eTest, TheSeedsFlowGoesThroughServiceBusAndCosmosDb) {
+  start_platform();
+  seeds_flow();
+  ASSERT_FALSE(seen.is_null());
+
+  // The stored entity, as another tool reads the table: the event's fields under their own names.
+  toggle::cloud::TableClient tables(toggle::cloud::parse_table_connection_string(azurite()));
+  toggle::cloud::TableQuery query;
+  query.filter = "PartitionKey eq 'test-checkout'";
+  std::vector<toggle::cloud::TableEntity> stored;
+  for (auto& e : tables.query(table, query).entities)
+    if (e.get<std::string>("event_id")) stored.push_back(e);  // not the flag's counter
+  ASSERT_EQ(stored.size(), 1u);
+  const auto& entity = stored[0];
+  ASSERT_TRUE(entity.get<std::string>("event_id") && entity.get<std::string>("user_id") &&
+              entity.get<std::string>("flag_name") && entity.get<bool>("result") &&
+              entity.get<std::string>("timestamp"));
+  EXPECT_EQ(*entity.get<std::string>("event_id"), seen["event_id"]);
+  EXPECT_EQ(*entity.get<std::string>("user_id"), "user-123");
+  EXPECT_EQ(*entity.get<std::string>("flag_name"), "test-checkout");
+  EXPECT_EQ(*entity.get<bool>("result"), true);
+  EXPECT_EQ(*entity.get<std::string>("timestamp"), seen["timestamp"]);
+
+  // POST /events still works, into Cosmos DB.
+  auto posted = platform->send(
+      "POST", "analytics-service", "/events",
+      R"([{"event_id":"posted-1","user_id":"u9","flag_name":"test-checkout","result":false,"timestamp":"2020-01-01T00:00:00Z"}])");
+  EXPECT_EQ(posted.body, R"({"duplicates":0,"stored":1})");
+  EXPECT_EQ(stored_events(*platform, "test-checkout"), 2);
+
+  EXPECT_EQ(platform->get("evaluation-service", "/ready", "").status, 200);
+  EXPECT_EQ(platform->get("analytics-service", "/ready", "").status, 200);
+  EXPECT_EQ(metric(*platform, "evaluation-service", "events_delivered_total"), 1);
+  EXPECT_EQ(metric(*platform, "analytics-service", "analytics_events_received_total"), 1);
+  EXPECT_EQ(metric(*platform, "analytics-service", "analytics_events_stored_total"), 2);
+  EXPECT_EQ(metric(*platform, "analytics-service", "analytics_events_dead_lettered_total"), 0);
+  // SIGTERM: a graceful stop, also for the consumer in its poll.
+  EXPECT_EQ(platform->stop("analytics-service"), 0);
+  EXPECT_EQ(platform->stop("evaluation-service"), 0);
+}
+
+TEST_F(AzurePipelineE2eTest, AnalyticsKilledDuringABurstThenEveryEventIsStoredOnce) {
+  start_platform();
+  ASSERT_TRUE(create_flag(*platform, "outage"));
+  int served = evaluate_users(*platform, "outage", "a", 100);
+  ASSERT_TRUE(eventually([&] { return stored_events(*platform, "outage") > 0; }, 30s));
+  // SIGKILL, maybe between storing and completing: the broker hands its unsettled messages out
+  // again when the connection drops, and the store keeps each event once.
+  platform->kill("analytics-service");
+  served += evaluate_users(*platform, "outage", "b", 400);
+  platform->start("analytics-service");
+  served += evaluate_users(*platform, "outage", "c", 100);
+  ASSERT_EQ(served, 600);
+  EXPECT_EQ(each_stored_once(*platform, "outage", served), "");
+  EXPECT_EQ(metric(*platform, "evaluation-service", "events_dropped_total"), 0);
+}
+
+TEST_F(AzurePipelineE2eTest, APoisonMessageDoesNotBlockTheRest) {
+  start_platform();
+  ASSERT_TRUE(create_flag(*platform, "flowing"));
+  send_raw("poison-1", "this is not JSON");
+  send_raw("old-1", R"({"user_id":"old-producer","flag_name":"flowing","result":true,"timestamp":"2025-06-11T17:03:07.123456789Z"})");
+  int served = evaluate_users(*platform, "flowing", "u", 40);
+  EXPECT_EQ(each_stored_once(*platform, "flowing", served + 1), "");  // + the old producer's, with a content id
+  // RabbitMQ has no dead-letter queue unless one is configured: the rejected message is dropped.
+  EXPECT_TRUE(eventually([&] { return metric(*platform, "analytics-service", "analytics_events_dead_lettered_total") == 1; }));
+  EXPECT_EQ(platform->get("analytics-service", "/ready", "").status, 200);
+}
+
+TEST_F(AzurePipelineE2eTest, BadSettingsStopTheStartNamingTheVariable) {
+  auto no_cosmos = env;
+  no_cosmos.erase("AZURE_COSMOS_CONNECTION_STRING");
+  platform = std::make_unique<Platform>(no_cosmos);
+  EXPECT_EQ(platform->run_to_exit("analytics-service"), 2);
+  EXPECT_NE(platform->log_tail("analytics-service").find("AZURE_COSMOS_CONNECTION_STRING"), std::string::npos)
+      << platform->log_tail("analytics-service");
+  // evaluation-service does not store: it needs no Cosmos DB.
+  auto no_bus = env;
+  no_bus.erase("AZURE_SERVICEBUS_CONNECTION_STRING");
+  platform = std::make_unique<Platform>(no_bus);
+  EXPECT_EQ(platform->run_to_exit("evaluation-service"), 2);
+  EXPECT_NE(platform->log_tail("evaluation-service").find("AZURE_SERVICEBUS_CONNECTION_STRING"), std::string::npos)
+      << platform->log_tail("evaluation-service");
+  EXPECT_EQ(platform->run_to_exit("analytics-service"), 2);
+  EXPECT_NE(platform->log_tail("analytics-service").find("AZURE_SERVICEBUS_CONNECTION_STRING"), std::string::npos);
+  // init-cloud needs only Cosmos DB, and says when it is missing.
+  std::string out;
+  EXPECT_EQ(init_cloud("azure", no_cosmos, &out), 2);
+  EXPECT_NE(out.find("AZURE_COSMOS_CONNECTION_STRING"), std::string::npos) << out;
+  // A connection string that is not one: the reason, and never the key.
+  auto garbled = env;
+  garbled["AZURE_SERVICEBUS_CONNECTION_STRING"] = "Endpoint=sb://127.0.0.1:1/;SharedAccessKey=s3cr3t-key";
+  platform = std::make_unique<Platform>(garbled);
+  EXPECT_EQ(platform->run_to_exit("evaluation-service"), 2);
+  EXPECT_NE(platform->log_tail("evaluation-service").find("AZURE_SERVICEBUS_CONNECTION_STRING"), std::string::npos);
+  EXPECT_EQ(platform->log_tail("evaluation-service").find("s3cr3t-key"), std::string::npos);
+}
+
+// The production path, against the stand-in: TLS checked against the test's CA (SSL_CERT_FILE),
+// SASL ANONYMOUS and CBS put-token with SAS tokens from the connection string's key, peek-lock,
+// and a real dead-letter queue.
+TEST_F(AzurePipelineE2eTest, OverTheServiceBusStandInTheSeedsFlowWorksAndAPoisonMessageIsDeadLettered) {
+  testsupport::ScriptedServer standin("servicebus_standin.sh");
+  env["AZURE_SERVICEBUS_CONNECTION_STRING"] = standin.read("connection-string");
+  env["AZURE_SERVICEBUS_QUEUE"] = "evaluation-events";
+  env["SSL_CERT_FILE"] = standin.path("ca.pem");
+  start_platform();
+  seeds_flow();
+  EXPECT_EQ(platform->get("evaluation-service", "/ready", "").status, 200);
+  EXPECT_EQ(platform->get("analytics-service", "/ready", "").status, 200);
+
+  ::setenv("SSL_CERT_FILE", standin.path("ca.pem").c_str(), 1);  // this test's own sender and receiver
+  send_raw("poison-1", "this is not JSON");
+  ASSERT_TRUE(create_flag(*platform, "flowing"));
+  int served = evaluate_users(*platform, "flowing", "u", 40);
+  EXPECT_EQ(each_stored_once(*platform, "flowing", served), "");
+  EXPECT_TRUE(eventually([&] { return metric(*platform, "analytics-service", "analytics_events_dead_lettered_total") == 1; }));
+  auto connection = toggle::cloud::parse_servicebus_connection_string(env["AZURE_SERVICEBUS_CONNECTION_STRING"]);
+  toggle::cloud::ServiceBusReceiver dead(connection, toggle::cloud::servicebus_dead_letter_queue("evaluation-events"));
+  std::vector<toggle::cloud::ReceivedMessage> letters;
+  ASSERT_TRUE(eventually([&] {
+    for (auto& m : dead.receive(1, 1s)) letters.push_back(m);
+    return !letters.empty();
+  }, 20s));
+  EXPECT_EQ(letters[0].message_id, "poison-1");
+  EXPECT_EQ(letters[0].body, "this is not JSON");
+  EXPECT_NE(letters[0].dead_letter_reason.find("not JSON"), std::string::npos) << letters[0].dead_letter_reason;
+  dead.complete(letters[0]);
+  EXPECT_EQ(platform->stop("analytics-service"), 0);
+  EXPECT_EQ(platform->stop("evaluation-service"), 0);
+}
+
+}  // namespace
+}  // namespace e2e
