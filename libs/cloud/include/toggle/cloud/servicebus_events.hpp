@@ -60,8 +60,8 @@ class ServiceBusEventQueue final : public EventQueue {
   ServiceBusEventQueue(const ServiceBusConnectionString& connection, const std::string& queue,
                        ServiceBusOptions options = {});
 
-  // Up to `max` messages, locked (peek-lock) until settled; waits up to `wait` for `max` of them
-  // and returns what came. delivery_count is Service Bus's DeliveryCount (1 the first time).
+  // Up to `max` messages, locked (peek-lock) until settled; waits up to `wait` for the first and
+  // returns what has come. delivery_count is Service Bus's DeliveryCount (1 the first time).
   // Throws Error{unavailable} when nothing came and the connection is down (so a consumer backs
   // off instead of spinning).
   std::vector<Message> receive(std::size_t max, std::chrono::milliseconds wait) override;
@@ -78,6 +78,9 @@ class ServiceBusEventQueue final : public EventQueue {
   // and the store keeps it once. Those calls therefore do not throw for it. They throw
   // Error{invalid} for a handle this queue did not hand out or that was settled already (after
   // settling the others).
+
+  // Shutdown: a receive() waiting returns at once (empty), later ones too.
+  void interrupt() override { receiver_.interrupt(); }
 
   std::string name() const override { return "servicebus"; }
   // Always nullopt: reading a queue's message count needs the management API and Manage rights
