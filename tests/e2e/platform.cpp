@@ -248,10 +248,15 @@ toggle::ClientResponse Platform::send(const std::string& method, const std::stri
 }
 
 int init_cloud(const std::string& provider, const std::map<std::string, std::string>& env, std::string* output) {
+  auto quoted = [](const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
   std::string command = "env";
-  for (const auto& [k, v] : env) command += " '" + k + "=" + v + "'";
-  command += " ANALYTICS_SERVICE_BIN='" + std::string(TOGGLE_BIN_DIR) + "/analytics-service' " +
-             TOGGLE_INIT_CLOUD_SCRIPT + " " + provider + " 2>&1";
+  for (const auto& [k, v] : env) command += " " + quoted(k + "=" + v);
+  command += " " + quoted("ANALYTICS_SERVICE_BIN=" + std::string(TOGGLE_BIN_DIR) + "/analytics-service") + " " +
+             quoted(TOGGLE_INIT_CLOUD_SCRIPT) + " " + quoted(provider) + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
   std::string text;

@@ -60,7 +60,15 @@ EventPublisher::Outcome ServiceBusEventPublisher::publish(const std::vector<Even
   return Outcome::rejected;
 }
 
-std::string ServiceBusEventPublisher::readiness() { return readiness_of(sender_.status()); }
+// Only a problem that needs a change (wrong key or rights, an untrusted certificate, no such
+// queue) takes evaluation-service out of service. Service Bus unreachable, busy or still
+// connecting is no reason: evaluations go on and their events wait in the spool, as with SQS --
+// otherwise an outage of the analytics queue would take the hot path down with it.
+std::string ServiceBusEventPublisher::readiness() {
+  ServiceBusStatus status = sender_.status();
+  if (status.ready || status.last_error.empty() || retryable(status.last_error_kind)) return "";
+  return readiness_of(status);
+}
 
 // --- queue ---
 

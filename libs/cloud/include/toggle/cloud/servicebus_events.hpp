@@ -43,7 +43,9 @@ class ServiceBusEventPublisher final : public EventPublisher {
   // An event without an event_id is sent with content_event_id(), so a resend keeps its id.
   Outcome publish(const std::vector<Event>& batch, std::chrono::milliseconds timeout) override;
   std::string name() const override { return "servicebus"; }
-  // "" when connected to the queue, else why not (e.g. "Service Bus: unauthorized: ...").
+  // "" unless the last failure needs a change of configuration: unauthorized, tls, not_found
+  // (e.g. "Service Bus: unauthorized: ..."). Unreachable, busy or connecting is ready: the
+  // events wait in evaluation-service's spool meanwhile.
   std::string readiness() override;
 
   ServiceBusStatus status() const { return sender_.status(); }
