@@ -255,6 +255,31 @@ TEST_F(AzurePipelineE2eTest, ServiceBusStoppedAndRestartedEventsAreSpooledThenDe
   EXPECT_EQ(metric(*platform, "evaluation-service", "events_dropped_total"), 0);
 }
 
+// A key Service Bus refuses: the services start (the key may be rotated while they run), and
+// both say in /ready what is wrong, never the key; evaluations are still served.
+TEST_F(AzurePipelineE2eTest, AWrongServiceBusKeyIsReportedByReadyAndNeverShown) {
+  testsupport::ScriptedServer standin("servicebus_standin.sh");
+  auto connection = standin.read("connection-string");
+  const std::string key = connection.substr(connection.find("SharedAccessKey=") + 16);
+  const std::string wrong_key = "V3ryWrongKeyV3ryWrongKeyV3ryWrongKey0000000=";
+  env["AZURE_SERVICEBUS_CONNECTION_STRING"] = connection.substr(0, connection.size() - key.size()) + wrong_key;
+  env["AZURE_SERVICEBUS_QUEUE"] = "evaluation-events";
+  env["SSL_CERT_FILE"] = standin.path("ca.pem");
+  start_platform();
+  for (const char* service : {"evaluation-service", "analytics-service"}) {
+    toggle::ClientResponse ready;
+    EXPECT_TRUE(eventually([&] {
+      ready = platform->get(service, "/ready", "");
+      return ready.status == 503 && ready.body.find("unauthorized") != std::string::npos;
+    }, 30s)) << service << ": " << ready.status << " " << ready.body;
+    EXPECT_EQ(ready.body.find(wrong_key), std::string::npos) << ready.body;
+    EXPECT_EQ(platform->log_tail(service, 1000).find(wrong_key), std::string::npos) << service;
+  }
+  ASSERT_EQ(platform->send("POST", "flag-service", "/flags", R"({"name":"refused","is_enabled":true})").status, 201);
+  EXPECT_EQ(evaluate_users(*platform, "refused", "u", 5), 5);
+  EXPECT_TRUE(eventually([&] { return metric(*platform, "evaluation-service", "events_spooled_total") == 5; }, 30s));
+}
+
 // The production path, against the stand-in: TLS checked against the test's CA (SSL_CERT_FILE),
 // SASL ANONYMOUS and CBS put-token with SAS tokens from the connection string's key, peek-lock,
 // and a real dead-letter queue.
