@@ -5,7 +5,7 @@
 // signatures). The seed's flow through the queue and the tables, the stored entity readable by
 // other tools, and the pipeline's promise -- every evaluation stored exactly once -- while
 // analytics is killed, Service Bus goes away and comes back, a poison message sits in the queue,
-// two analytics replicas share it; and clear errors for bad settings.
+// two analytics replicas share it; and clear errors for bad settings and a wrong key.
 #include <gtest/gtest.h>
 
 #include <random>
