@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "azure_servers.hpp"
 #include "toggle/cloud/servicebus_events.hpp"
@@ -95,4 +96,31 @@ TEST(ServiceBusEventsRabbitMq, DeadLetteredMessageLeavesTheQueue) {
   queue.dead_letter(got[0].handle, "invalid_event: a test");
   EXPECT_TRUE(queue.receive(1, 1s).empty());
   EXPECT_EQ(queue.in_flight(), 0u);
+}
+
+// A wait longer than the test's own ctest timeout: if receive() held out for all `max` messages,
+// or an interrupt did not end a waiting receive(), the test would time out instead of passing.
+constexpr auto kLongerThanTheTest = std::chrono::hours(1);
+
+TEST(ServiceBusEventsRabbitMq, ReceiveReturnsWhatCameWithoutWaitingForMax) {
+  auto queue_name = new_queue();
+  ServiceBusEventQueue queue(rabbitmq(), queue_name);
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (queue.readiness() != "" && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
+  ServiceBusEventPublisher publisher(rabbitmq(), queue_name);
+  ASSERT_EQ(publisher.publish(events(1), 30s), EventPublisher::Outcome::delivered);
+  auto got = queue.receive(10, kLongerThanTheTest);  // one event, as a quiet platform sends it
+  ASSERT_EQ(got.size(), 1u);
+  queue.ack({got[0].handle});
+}
+
+TEST(ServiceBusEventsRabbitMq, InterruptEndsAWaitingReceiveAndLaterOnes) {
+  ServiceBusEventQueue queue(rabbitmq(), new_queue());
+  std::vector<EventQueue::Message> got{{"not", "received", 1}};
+  std::thread waiting([&] { got = queue.receive(10, kLongerThanTheTest); });
+  std::this_thread::sleep_for(200ms);  // most likely waiting by now; either way it must return
+  queue.interrupt();  // what analytics-service does on SIGTERM
+  waiting.join();
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(queue.receive(10, kLongerThanTheTest).empty());
 }

@@ -6,12 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
+
+#include "toggle/core/json.hpp"
 
 namespace e2e {
 
@@ -241,6 +245,76 @@ toggle::ClientResponse Platform::send(const std::string& method, const std::stri
   toggle::ClientRequest req{method, url(service) + path, {}, body, std::chrono::milliseconds(5000)};
   if (!key.empty()) req.headers.emplace_back("Authorization", key);
   return client_.send(req);
+}
+
+int init_cloud(const std::string& provider, const std::map<std::string, std::string>& env, std::string* output) {
+  auto quoted = [](const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
+  std::string command = "env";
+  for (const auto& [k, v] : env) command += " " + quoted(k + "=" + v);
+  command += " " + quoted("ANALYTICS_SERVICE_BIN=" + std::string(TOGGLE_BIN_DIR) + "/analytics-service") + " " +
+             quoted(TOGGLE_INIT_CLOUD_SCRIPT) + " " + quoted(provider) + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::string text;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) text += buffer;
+  int status = ::pclose(pipe);
+  if (output) *output = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+double metric(Platform& platform, const std::string& service, const std::string& name) {
+  auto body = platform.get(service, "/metrics", "").body;
+  auto pos = body.find("\n" + name + " ");
+  return pos == std::string::npos ? -1 : std::stod(body.substr(pos + name.size() + 2));
+}
+
+bool create_flag(Platform& platform, const std::string& name) {
+  if (platform.send("POST", "flag-service", "/flags", R"({"name":")" + name + R"(","is_enabled":true})").status != 201)
+    return false;
+  return eventually([&] { return platform.get("evaluation-service", "/ready", "").status == 200; });
+}
+
+int evaluate_users(Platform& platform, const std::string& flag, const std::string& prefix, int n) {
+  int served = 0;
+  for (int i = 0; i < n; ++i)
+    served += platform.get("evaluation-service", "/evaluate?flag_name=" + flag + "&user_id=" + prefix + std::to_string(i), "")
+                  .status == 200;
+  return served;
+}
+
+std::int64_t stored_events(Platform& platform, const std::string& flag, const std::string& analytics) {
+  auto r = platform.get(analytics, "/summary?flag_name=" + flag);
+  return r.status == 200 ? toggle::json::parse(r.body)["total"].get<std::int64_t>() : -1;
+}
+
+std::string each_stored_once(Platform& platform, const std::string& flag, int served, const std::string& analytics,
+                             std::chrono::milliseconds limit) {
+  eventually([&] { return stored_events(platform, flag, analytics) >= served; }, limit);
+  std::string problems;
+  auto expect = [&](const std::string& what, std::int64_t got) {
+    if (got != served) problems += what + " " + std::to_string(got) + " (served " + std::to_string(served) + "); ";
+  };
+  expect("summary total", stored_events(platform, flag, analytics));
+  auto reply = platform.get(analytics, "/events?flag_name=" + flag + "&limit=10000");
+  if (reply.status != 200) return problems + "GET /events answered " + std::to_string(reply.status) + " " + reply.body;
+  auto events = toggle::json::parse(reply.body);
+  std::set<std::string> ids, users;
+  for (const auto& e : events) ids.insert(e["event_id"].get<std::string>()), users.insert(e["user_id"].get<std::string>());
+  expect("events listed", static_cast<std::int64_t>(events.size()));
+  expect("distinct event ids", static_cast<std::int64_t>(ids.size()));
+  expect("distinct users", static_cast<std::int64_t>(users.size()));
+  return problems;
+}
+
+std::string log_tails(const Platform& platform, const std::vector<std::string>& services) {
+  std::string out;
+  for (const auto& s : services) out += "--- " + s + " log\n" + platform.log_tail(s);
+  return out;
 }
 
 }  // namespace e2e

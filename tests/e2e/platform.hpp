@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -84,6 +85,30 @@ class RedisServer {
   std::string dir_;
   pid_t pid_ = 0;
 };
+
+// --- The cloud event pipeline (CLOUD_PROVIDER=aws|azure), shared by tests/pipeline/e2e_*_test.cpp ---
+
+// Runs scripts/init-cloud.sh `provider` with the services' settings `env`; returns its exit
+// status, and its output (stdout and stderr) in `output`.
+int init_cloud(const std::string& provider, const std::map<std::string, std::string>& env,
+               std::string* output = nullptr);
+// The value of metric `name` in `service`'s /metrics; -1 when it has none.
+double metric(Platform& platform, const std::string& service, const std::string& name);
+// POST /flags (enabled), then waits until evaluation-service is ready; false if either failed.
+bool create_flag(Platform& platform, const std::string& name);
+// GET /evaluate of `flag` for users `prefix`0 .. `prefix`(n-1): how many were served (200).
+int evaluate_users(Platform& platform, const std::string& flag, const std::string& prefix, int n);
+// The flag's total in analytics' /summary; -1 when it does not answer 200.
+std::int64_t stored_events(Platform& platform, const std::string& flag,
+                           const std::string& analytics = "analytics-service");
+// The pipeline's promise: waits (up to `limit`) until `served` events of `flag` are stored, then
+// checks each was stored exactly once (/summary's total, /events, distinct event ids and users
+// all equal `served`). "" when so, else what differs.
+std::string each_stored_once(Platform& platform, const std::string& flag, int served,
+                             const std::string& analytics = "analytics-service",
+                             std::chrono::milliseconds limit = std::chrono::seconds(120));
+// The last log lines of `services`, for a failed test's output.
+std::string log_tails(const Platform& platform, const std::vector<std::string>& services);
 
 // The one eventually() of every test tier (tests/support/eventually.hpp).
 using testsupport::eventually;

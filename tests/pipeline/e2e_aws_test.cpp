@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <set>
 
 #include "aws_emulators.hpp"
 #include "platform.hpp"
@@ -77,27 +76,6 @@ std::map<std::string, std::string> aws_settings(const std::string& sqs, const st
   };
 }
 
-// Runs scripts/init-cloud.sh aws with `env`; returns its exit status, its output in `output`.
-int init_cloud(const std::map<std::string, std::string>& env, std::string* output = nullptr) {
-  std::string command = "env";
-  for (const auto& [k, v] : env) command += " '" + k + "=" + v + "'";
-  command += " ANALYTICS_SERVICE_BIN='" + std::string(TOGGLE_BIN_DIR) + "/analytics-service' " +
-             TOGGLE_INIT_CLOUD_SCRIPT + " aws 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string text;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) text += buffer;
-  int status = ::pclose(pipe);
-  if (output) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-double metric(Platform& platform, const std::string& service, const std::string& name) {
-  auto body = platform.get(service, "/metrics", "").body;
-  auto pos = body.find("\n" + name + " ");
-  return pos == std::string::npos ? -1 : std::stod(body.substr(pos + name.size() + 2));
-}
-
 class AwsPipelineE2eTest : public ::testing::Test {
  protected:
   AwsPipelineE2eTest()
@@ -105,41 +83,24 @@ class AwsPipelineE2eTest : public ::testing::Test {
         table(testsupport::unique_name("E2eEvents")),
         env(aws_settings(testsupport::aws_emulators().sqs, testsupport::aws_emulators().dynamodb, queue, table)) {}
   void TearDown() override {
-    if (HasFailure() && platform)
-      for (const char* s : {"evaluation-service", "analytics-service", "analytics-2"})
-        std::cerr << "--- " << s << " log\n" << platform->log_tail(s);
+    if (HasFailure() && platform) std::cerr << log_tails(*platform, {"evaluation-service", "analytics-service", "analytics-2"});
   }
   void start_platform() {
     std::string out;
-    ASSERT_EQ(init_cloud(env, &out), 0) << out;
+    ASSERT_EQ(init_cloud("aws", env, &out), 0) << out;
     platform = std::make_unique<Platform>(env);
     platform->start_all();
   }
   std::int64_t stored(const std::string& flag, const std::string& analytics = "analytics-service") {
-    auto r = platform->get(analytics, "/summary?flag_name=" + flag);
-    return r.status == 200 ? json::parse(r.body)["total"].get<std::int64_t>() : -1;
+    return stored_events(*platform, flag, analytics);
   }
   int evaluate(const std::string& flag, const std::string& prefix, int n) {
-    int served = 0;
-    for (int i = 0; i < n; ++i)
-      served += platform->get("evaluation-service", "/evaluate?flag_name=" + flag + "&user_id=" + prefix + std::to_string(i), "")
-                    .status == 200;
-    return served;
+    return evaluate_users(*platform, flag, prefix, n);
   }
-  void create_flag(const std::string& name) {
-    ASSERT_EQ(platform->send("POST", "flag-service", "/flags", R"({"name":")" + name + R"(","is_enabled":true})").status, 201);
-    ASSERT_TRUE(eventually([&] { return platform->get("evaluation-service", "/ready", "").status == 200; }));
-  }
+  void create_flag(const std::string& name) { ASSERT_TRUE(e2e::create_flag(*platform, name)); }
   // Every stored event of the flag, once each, and as many as were served.
   void expect_each_stored_once(const std::string& flag, int served, const std::string& analytics = "analytics-service") {
-    ASSERT_TRUE(eventually([&] { return stored(flag, analytics) >= served; }, 120s)) << stored(flag, analytics);
-    EXPECT_EQ(stored(flag, analytics), served);
-    auto events = json::parse(platform->get(analytics, "/events?flag_name=" + flag + "&limit=10000").body);
-    std::set<std::string> ids, users;
-    for (const auto& e : events) ids.insert(e["event_id"].get<std::string>()), users.insert(e["user_id"].get<std::string>());
-    EXPECT_EQ(events.size(), static_cast<std::size_t>(served));
-    EXPECT_EQ(ids.size(), static_cast<std::size_t>(served));
-    EXPECT_EQ(users.size(), static_cast<std::size_t>(served));
+    EXPECT_EQ(each_stored_once(*platform, flag, served, analytics), "");
   }
 
   std::string queue, table;
@@ -225,7 +186,7 @@ TEST_F(AwsPipelineE2eTest, SqsStoppedAndRestartedEmptyEventsAreSpooledThenDelive
   EXPECT_TRUE(eventually([&] { return platform->get("evaluation-service", "/ready", "").status == 503; }, 20s))
       << "a missing queue is reported";
   std::string out;
-  ASSERT_EQ(init_cloud(env, &out), 0) << out;
+  ASSERT_EQ(init_cloud("aws", env, &out), 0) << out;
   served += evaluate("bounce", "c", 50);
   ASSERT_EQ(served, 200);
   expect_each_stored_once("bounce", served);
@@ -263,7 +224,7 @@ TEST_F(AwsPipelineE2eTest, APoisonMessageGoesToTheDeadLetterQueueWhileTheRestFlo
 
 TEST_F(AwsPipelineE2eTest, TwoAnalyticsReplicasOnOneQueueStoreEachEventOnce) {
   std::string out;
-  ASSERT_EQ(init_cloud(env, &out), 0) << out;
+  ASSERT_EQ(init_cloud("aws", env, &out), 0) << out;
   platform = std::make_unique<Platform>(env);
   platform->add_replica("analytics-service", "analytics-2");
   platform->start_all();
@@ -282,7 +243,7 @@ TEST_F(AwsPipelineE2eTest, TwoAnalyticsReplicasOnOneQueueStoreEachEventOnce) {
 
 TEST_F(AwsPipelineE2eTest, BadSettingsStopTheStartAndRefusedOrUnreachableAwsIsReported) {
   std::string out;
-  ASSERT_EQ(init_cloud(env, &out), 0) << out;
+  ASSERT_EQ(init_cloud("aws", env, &out), 0) << out;
   // A missing setting: the service does not start, and says which.
   auto missing = env;
   missing.erase("AWS_SQS_URL");

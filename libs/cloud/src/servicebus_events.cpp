@@ -60,18 +60,14 @@ EventPublisher::Outcome ServiceBusEventPublisher::publish(const std::vector<Even
   return Outcome::rejected;
 }
 
-// Not ready only for what will not heal by itself (as the SQS publisher): a refused key or
-// certificate, an unknown queue. Unreachable or busy: evaluation keeps serving, events spool.
+// Only a problem that needs a change (wrong key or rights, an untrusted certificate, no such
+// queue) takes evaluation-service out of service. Service Bus unreachable, busy or still
+// connecting is no reason: evaluations go on and their events wait in the spool, as with SQS --
+// otherwise an outage of the analytics queue would take the hot path down with it.
 std::string ServiceBusEventPublisher::readiness() {
-  auto status = sender_.status();
-  switch (status.last_error_kind) {
-    case ServiceBusErrorKind::unauthorized:
-    case ServiceBusErrorKind::tls:
-    case ServiceBusErrorKind::not_found:
-      return readiness_of(status);
-    default:
-      return "";
-  }
+  ServiceBusStatus status = sender_.status();
+  if (status.ready || status.last_error.empty() || retryable(status.last_error_kind)) return "";
+  return readiness_of(status);
 }
 
 // --- queue ---

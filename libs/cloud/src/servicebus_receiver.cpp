@@ -114,7 +114,7 @@ class ServiceBusReceiver::Impl : public servicebus_detail::LinkUser {
 
   std::vector<ReceivedMessage> receive(std::size_t max, std::chrono::milliseconds wait) {
     std::vector<ReceivedMessage> out;
-    if (max == 0) return out;
+    if (max == 0 || interrupted()) return out;
     if (!connection_.post([this, max] {
           wanted_ = max;
           top_up();
@@ -123,7 +123,10 @@ class ServiceBusReceiver::Impl : public servicebus_detail::LinkUser {
     }
     {
       std::unique_lock lock(mutex_);
-      arrived_.wait_for(lock, wait, [&] { return buffer_.size() >= max; });
+      // Back as soon as something came, as an SQS long poll: waiting for `max` of them would hold
+      // a lone event for the whole wait (20 s by default in analytics-service).
+      arrived_.wait_for(lock, wait, [&] { return interrupted_ || !buffer_.empty(); });
+      if (interrupted_) return out;  // what is buffered stays locked until the receiver closes
       while (!buffer_.empty() && out.size() < max) {
         out.push_back(std::move(buffer_.front()));
         buffer_.pop_front();
@@ -166,7 +169,20 @@ class ServiceBusReceiver::Impl : public servicebus_detail::LinkUser {
   void wait_ready(std::chrono::milliseconds timeout) { connection_.wait_ready(timeout); }
   ServiceBusStatus status() const { return connection_.status(); }
 
+  void interrupt() {
+    {
+      std::lock_guard lock(mutex_);
+      interrupted_ = true;
+    }
+    arrived_.notify_all();
+  }
+
  private:
+  bool interrupted() {
+    std::lock_guard lock(mutex_);
+    return interrupted_;
+  }
+
   // --- the container's thread ---
   proton::link attach(proton::connection& connection, const std::string& address) override {
     proton::receiver_options options;
@@ -223,6 +239,7 @@ class ServiceBusReceiver::Impl : public servicebus_detail::LinkUser {
   std::mutex mutex_;
   std::condition_variable arrived_;
   std::deque<ReceivedMessage> buffer_;
+  bool interrupted_ = false;  // interrupt(): receive() returns at once, now and later
 
   servicebus_detail::Connection connection_;  // last: destroyed (and its thread stopped) first
 };
@@ -243,5 +260,6 @@ void ServiceBusReceiver::dead_letter(const ReceivedMessage& message, const std::
   impl_->settle(message, Outcome::dead_letter, reason, description);
 }
 ServiceBusStatus ServiceBusReceiver::status() const { return impl_->status(); }
+void ServiceBusReceiver::interrupt() { impl_->interrupt(); }
 
 }  // namespace toggle::cloud

@@ -150,10 +150,14 @@ class ServiceBusReceiver {
 
   void wait_ready(std::chrono::milliseconds timeout);  // as ServiceBusSender::wait_ready
   // Up to `max` messages, locked (peek-lock: at least once), waiting up to `wait` for the
-  // first `max`. Link credit is granted for what is asked; a message that arrives after the
-  // call returned waits for the next call. Throws ServiceBusError when it returns nothing and
-  // the connection is down (the reason), so a caller's loop backs off instead of spinning.
+  // first: it returns what has come as soon as something has. Link credit is granted for what
+  // is asked; a message that arrives after the call returned waits for the next call. Throws
+  // ServiceBusError when it returns nothing and the connection is down (the reason), so a
+  // caller's loop backs off instead of spinning.
   std::vector<ReceivedMessage> receive(std::size_t max, std::chrono::milliseconds wait);
+  // Shutdown: receive() calls waiting now return at once, empty, and so do later ones (settling
+  // still works). Messages received meanwhile stay locked until the receiver closes.
+  void interrupt();
   // Settle a received message: done with it (accepted); give it back to be delivered again,
   // with its delivery count raised (modified, delivery-failed; with UseDevelopmentEmulator=true
   // released, as RabbitMQ ignores modified); or move it to the dead-letter queue (rejected with

@@ -43,8 +43,9 @@ class ServiceBusEventPublisher final : public EventPublisher {
   // An event without an event_id is sent with content_event_id(), so a resend keeps its id.
   Outcome publish(const std::vector<Event>& batch, std::chrono::milliseconds timeout) override;
   std::string name() const override { return "servicebus"; }
-  // "" unless the last failure will not heal by itself: "Service Bus: unauthorized: ..." (or
-  // tls, not_found). Unreachable: "" (evaluation keeps serving; its events wait in the spool).
+  // "" unless the last failure needs a change of configuration: unauthorized, tls, not_found
+  // (e.g. "Service Bus: unauthorized: ..."). Unreachable, busy or connecting is ready: the
+  // events wait in evaluation-service's spool meanwhile.
   std::string readiness() override;
 
   ServiceBusStatus status() const { return sender_.status(); }
@@ -61,8 +62,8 @@ class ServiceBusEventQueue final : public EventQueue {
   ServiceBusEventQueue(const ServiceBusConnectionString& connection, const std::string& queue,
                        ServiceBusOptions options = {});
 
-  // Up to `max` messages, locked (peek-lock) until settled; waits up to `wait` for `max` of them
-  // and returns what came. delivery_count is Service Bus's DeliveryCount (1 the first time).
+  // Up to `max` messages, locked (peek-lock) until settled; waits up to `wait` for the first and
+  // returns what has come. delivery_count is Service Bus's DeliveryCount (1 the first time).
   // Throws Error{unavailable} when nothing came and the connection is down (so a consumer backs
   // off instead of spinning).
   std::vector<Message> receive(std::size_t max, std::chrono::milliseconds wait) override;
@@ -79,6 +80,9 @@ class ServiceBusEventQueue final : public EventQueue {
   // and the store keeps it once. Those calls therefore do not throw for it. They throw
   // Error{invalid} for a handle this queue did not hand out or that was settled already (after
   // settling the others).
+
+  // Shutdown: a receive() waiting returns at once (empty), later ones too.
+  void interrupt() override { receiver_.interrupt(); }
 
   std::string name() const override { return "servicebus"; }
   // Always nullopt: reading a queue's message count needs the management API and Manage rights
