@@ -133,13 +133,16 @@ docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
 phase "images built"
 
 # --- helpers ------------------------------------------------------------------------------------
-container() { compose ps -q "$1"; }
+# Containers are found by Compose's labels with docker itself: a Compose v1 call costs seconds on
+# a loaded machine.
+container() {  # SERVICE: its container's id, stopped or not
+  docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1"
+}
 
 # The one-shot service of docker-compose.yml: it creates the pipeline's resources and exits 0.
 one_shot=init-cloud
 
-# states: "SERVICE STATUS EXIT-CODE HEALTH" for every container of the stack, stopped ones included
-# (docker itself: a Compose v1 call costs seconds on a loaded machine).
+# states: "SERVICE STATUS EXIT-CODE HEALTH" for every container of the stack, stopped ones included.
 states() {
   docker ps -aq --filter "label=com.docker.compose.project=$project" |
     xargs -r docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
@@ -242,7 +245,7 @@ check_seed_flow() {
 # queue, the events table with its indexes, the counts table; and a second run changes nothing.
 check_init_cloud() {
   local id log tables indexes redrive
-  id=$(docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$one_shot")
+  id=$(container "$one_shot")
   log=$(docker logs "$id" 2>&1)
   echo "$log" | sed 's/^/  | /'
   tables=$(dynamodb ListTables '{}' | jq -c '.TableNames' 2>/dev/null || true)
@@ -417,6 +420,7 @@ for mode in $modes; do
     check_restart_under_load
     phase "$mode: restart under load checked"
     check_non_root
+    phase "$mode: non-root checked"
   fi
   compose down -v --remove-orphans >/dev/null 2>&1
   phase "$mode: stack removed (down -v)"
