@@ -3,7 +3,8 @@
 #   docker build --target evaluation-service -t togglemaster/evaluation-service .
 #
 # Targets: auth-service, flag-service, targeting-service, evaluation-service, analytics-service
-# (docker-compose.yml builds all five). The build stage installs the toolchain and libraries with
+# (docker-compose.yml builds all five; its init-cloud service runs the analytics-service image's
+# init-cloud.sh). The build stage installs the toolchain and libraries with
 # scripts/install-deps.sh, the project's one package list, and compiles the five executables once
 # (Release); each service image is debian:bookworm-slim with only the shared libraries they link
 # (install-deps.sh --runtime), the one executable, and a non-root user (UID/GID 10001) that owns
@@ -81,4 +82,8 @@ ENV PORT=8005
 EXPOSE 8005
 COPY --from=build /out/analytics-service /usr/local/bin/analytics-service
 RUN if ldd /usr/local/bin/analytics-service | grep 'not found'; then exit 1; fi
+# `init-cloud.sh aws|azure` creates the pipeline's queues and tables (analytics-service
+# --init-cloud, the one place that knows them): docker-compose.yml's one-shot init-cloud service
+# runs it from this image before analytics and evaluation start.
+COPY scripts/init-cloud.sh /usr/local/bin/init-cloud.sh
 ENTRYPOINT ["/usr/local/bin/analytics-service"]

@@ -14,8 +14,9 @@
 #      behind one port, 4566, see scripts/localstack-standin/). Stand-ins carry the label
 #      org.togglemaster.standin=true; a later run tries the pull again, so a real image replaces a
 #      stand-in as soon as it can be pulled. They honour the same settings the Compose file uses of
-#      the official images (POSTGRES_* variables and /docker-entrypoint-initdb.d, LocalStack's
-#      /etc/localstack/init/ready.d scripts and /_localstack/init/ready), not the rest.
+#      the official images (POSTGRES_* variables and /docker-entrypoint-initdb.d; LocalStack's
+#      /_localstack/health and /_localstack/init/ready, and its /etc/localstack/init/ready.d
+#      hooks, which the Compose file no longer uses), not the rest.
 #
 #   scripts/docker-offline.sh           all three
 #   scripts/docker-offline.sh --engine  1 only

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # make test-deploy: the Compose stack for real. Builds the five images (`build`, while
 # scripts/docker-offline.sh pulls or stands in for the infrastructure images), brings the 9
-# containers up (`up -d`, docker-compose.yml), waits until all are healthy, and checks:
+# containers up (`up -d`, docker-compose.yml), waits until all are healthy and the one-shot
+# init-cloud container has created the pipeline's queues and tables (exit 0), and checks:
 #   - the seed's flow (scripts/seed-flow.sh) answers as the seed shows, through PostgreSQL;
 #   - an API key made with the master key works (auth-service on PostgreSQL);
 #   - the evaluation event is readable through analytics (GET /events) and, in the aws pipeline,
 #     is in the DynamoDB table (so it went evaluation → SQS → analytics → DynamoDB);
 #   - analytics restarted (SIGTERM) and then killed (SIGKILL) while evaluations keep coming: every
 #     evaluation answered is stored exactly once;
+#   - in the aws pipeline, init-cloud made the queue with its dead-letter queue and both tables,
+#     and running it again changes nothing (idempotent);
 #   - every container runs as a non-root user;
 # then `down -v`, also when a check fails or the script is interrupted. Prints what each phase took.
 #
@@ -130,20 +133,43 @@ docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
 phase "images built"
 
 # --- helpers ------------------------------------------------------------------------------------
-container() { compose ps -q "$1"; }
+# Containers are found by Compose's labels with docker itself: a Compose v1 call costs seconds on
+# a loaded machine.
+container() {  # SERVICE: its container's id, stopped or not
+  docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1"
+}
 
-wait_healthy() {  # all 9 containers healthy, within 300 s
-  local deadline=$((SECONDS + 300)) ids id state unhealthy
+# The one-shot service of docker-compose.yml: it creates the pipeline's resources and exits 0.
+one_shot=init-cloud
+
+# states: "SERVICE STATUS EXIT-CODE HEALTH" for every container of the stack, stopped ones included.
+states() {
+  docker ps -aq --filter "label=com.docker.compose.project=$project" |
+    xargs -r docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}'
+}
+
+wait_healthy() {  # the 9 long-running containers healthy and init-cloud exited 0, within 300 s
+  local deadline=$((SECONDS + 300)) line healthy waiting initialised
   while true; do
-    ids=$(compose ps -q)
-    unhealthy=()
-    for id in $ids; do
-      state=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
-      [[ $state == *" running healthy" ]] || unhealthy+=("$state")
-    done
-    if [[ $(wc -w <<<"$ids") -eq 9 && ${#unhealthy[@]} -eq 0 ]]; then return 0; fi
+    healthy=0
+    waiting=()
+    initialised=false
+    while read -r line; do
+      [[ -n $line ]] || continue
+      case $line in
+        "$one_shot exited 0"*) initialised=true ;;
+        "$one_shot exited "*)
+          fail "$one_shot failed (${line#"$one_shot "}): it could not create the pipeline's queues and tables"
+          compose logs "$one_shot"
+          return 1
+          ;;
+        *" running 0 healthy") healthy=$((healthy + 1)) ;;
+        *) waiting+=("$line") ;;
+      esac
+    done <<<"$(states)"
+    if ((healthy == 9 && ${#waiting[@]} == 0)) && $initialised; then return 0; fi
     if ((SECONDS > deadline)); then
-      fail "not all 9 containers healthy after 300 s: ${unhealthy[*]:-only $(wc -w <<<"$ids") containers}"
+      fail "not all 9 containers healthy (and $one_shot done) after 300 s: $healthy healthy; ${waiting[*]:-}"
       compose ps
       compose logs --tail=30
       return 1
@@ -160,6 +186,10 @@ events_of() {  # FLAG: the events analytics has stored for it (a JSON array), or
 dynamodb() {
   curl -fsS --max-time 10 -X POST "$localstack/" --aws-sigv4 "aws:amz:us-east-1:dynamodb" --user test:test \
     -H 'Content-Type: application/x-amz-json-1.0' -H "X-Amz-Target: DynamoDB_20120810.$1" --data-binary "$2"
+}
+sqs() {  # TARGET JSON: the same for LocalStack's SQS
+  curl -fsS --max-time 10 -X POST "$localstack/" --aws-sigv4 "aws:amz:us-east-1:sqs" --user test:test \
+    -H 'Content-Type: application/x-amz-json-1.0' -H "X-Amz-Target: AmazonSQS.$1" --data-binary "$2"
 }
 dynamodb_items_of() {  # FLAG: the table's items for it, as {user_id, event_id} objects
   dynamodb Scan "{\"TableName\":\"EvaluationEvents\",\"FilterExpression\":\"flag_name = :f\",
@@ -208,6 +238,33 @@ check_seed_flow() {
     [[ $(jq 'map(select(.user_id == "user-123")) | length' <<<"${items:-[]}") -eq 1 ]] &&
       pass "the event is in DynamoDB (table EvaluationEvents): it went through SQS and analytics" ||
       fail "the evaluation event is not in LocalStack's DynamoDB table EvaluationEvents after 30 s (items: ${items:-none})"
+  fi
+}
+
+# What init-cloud made (aws mode): the services' queue with a redrive policy to its dead-letter
+# queue, the events table with its indexes, the counts table; and a second run changes nothing.
+check_init_cloud() {
+  local id log tables indexes redrive
+  id=$(container "$one_shot")
+  log=$(docker logs "$id" 2>&1)
+  echo "$log" | sed 's/^/  | /'
+  tables=$(dynamodb ListTables '{}' | jq -c '.TableNames' 2>/dev/null || true)
+  indexes=$(dynamodb DescribeTable '{"TableName":"EvaluationEvents"}' |
+    jq -c '[.Table.GlobalSecondaryIndexes[]? | .IndexName]' 2>/dev/null || true)
+  redrive=$(sqs GetQueueAttributes "{\"QueueUrl\":\"$localstack/000000000000/evaluation-events\",\"AttributeNames\":[\"RedrivePolicy\"]}" |
+    jq -r '.Attributes.RedrivePolicy // empty' 2>/dev/null || true)
+  if [[ $(jq 'index("EvaluationEvents") != null and index("EvaluationEvents-counts") != null' <<<"${tables:-[]}") == true &&
+        $(jq 'length' <<<"${indexes:-[]}") -ge 1 && $redrive == *evaluation-events-dlq* ]]; then
+    pass "init-cloud made the queue (dead letters: evaluation-events-dlq), EvaluationEvents (indexes $indexes) and EvaluationEvents-counts"
+  else
+    fail "init-cloud: tables ${tables:-none}, indexes of EvaluationEvents ${indexes:-none}, redrive policy ${redrive:-none}"
+  fi
+  # Once more, on what exists: it must succeed and create nothing.
+  if log=$(docker start -a "$id" 2>&1) && ! grep -q '^init-cloud: created' <<<"$log"; then
+    pass "init-cloud again: exit 0, nothing created (idempotent)"
+  else
+    echo "$log" | sed 's/^/  | /'
+    fail "init-cloud run a second time failed or created something again"
   fi
 }
 
@@ -301,6 +358,11 @@ check_non_root() {
   local service id uid users
   for service in $(compose config --services); do
     id=$(container "$service")
+    if [[ $service == "$one_shot" ]]; then  # exited: nothing to list, but it ran as its image's user
+      [[ $(docker inspect -f '{{.Config.User}}' "$id") == 10001:10001 ]] ||
+        fail "$service: user $(docker inspect -f '{{.Config.User}}' "$id") (expected 10001:10001)"
+      continue
+    fi
     # Every process of the container, as the host sees it (docker top runs ps outside it).
     users=$(docker top "$id" -eo pid,uid | awk 'NR > 1 {print $2}' | sort -u | tr '\n' ' ')
     if [[ " $users" == *" 0 "* ]]; then
@@ -344,18 +406,21 @@ for mode in $modes; do
   fi
   if ! $up_ok; then
     tail -n 40 "$work/up.$mode.log"
+    compose logs --tail=30 "$one_shot" localstack
     fail "'up -d' failed"
   fi
   phase "$mode: stack started (up -d)"
   if $up_ok && wait_healthy; then
-    phase "$mode: all 9 containers healthy"
+    phase "$mode: all 9 containers healthy, $one_shot done"
     compose ps
+    if [[ $mode == aws ]]; then check_init_cloud; fi
     check_seed_flow
     check_api_key
     phase "$mode: seed flow checked"
     check_restart_under_load
     phase "$mode: restart under load checked"
     check_non_root
+    phase "$mode: non-root checked"
   fi
   compose down -v --remove-orphans >/dev/null 2>&1
   phase "$mode: stack removed (down -v)"
