@@ -12,6 +12,8 @@
 #include "platform.hpp"
 #include "postgres_server.hpp"
 #include "toggle/core/json.hpp"
+#include "toggle/core/database.hpp"
+#include "toggle/core/sql.hpp"
 
 using toggle::json;
 
@@ -156,6 +158,41 @@ TEST_F(ProductionTest, EvaluationAnswersThroughoutAPostgresRestartAndWritesRecov
   EXPECT_EQ(failed.load(), 0);
   ASSERT_EQ(put_flag("flag-2", "through", false), 200);
   EXPECT_TRUE(every_replica_says("through", false, std::chrono::seconds(5)));
+}
+
+// An idle platform leaves PostgreSQL idle: with flags and rules stored, evaluation's long polls
+// are parked in flag- and targeting-service, which wait for LISTEN/NOTIFY, not on queries. Counted
+// as statements started by the services' connections (pg_stat_activity), not as time.
+TEST_F(ProductionTest, AnIdlePlatformLeavesPostgresIdle) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"still","is_enabled":true})").status, 201);
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"still","rules":{"type":"PERCENTAGE","value":50}})")
+                .status,
+            201);
+  ASSERT_TRUE(every_replica_says("still", true) || every_replica_says("still", false));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the last replies and caches settle
+  toggle::sql::Options options;
+  options.pool_size = 1;
+  auto db = toggle::sql::open_postgres(pg->url("postgres"), options);
+  // One line per service connection: its pid and when its current or last statement started.
+  auto activity = [&] {
+    std::string names;
+    for (const auto& d : databases) names += (names.empty() ? "'" : ",'") + d + "'";
+    std::set<std::string> out;
+    for (const auto& row : db->exec("SELECT pid::text || ' ' || coalesce(query_start::text, '') || ' ' || "
+                                    "left(query, 60) FROM pg_stat_activity WHERE datname IN (" + names + ")")
+                               .rows)
+      out.insert(row.text(0));
+    return out;
+  };
+  auto before = activity();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto after = activity();
+  std::vector<std::string> started;
+  for (const auto& line : after)
+    if (!before.count(line)) started.push_back(line);
+  EXPECT_TRUE(started.empty()) << started.size() << " statements started while idle, e.g. " << started.front();
 }
 
 // The pipeline's promise with analytics on PostgreSQL: a burst from four clients over both
