@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +39,19 @@ class EventPublisher {
 // Where analytics-service keeps events.
 class EventStore {
  public:
+  // A flag's counts (/summary). Every store keeps them as counters written with the events, so
+  // reading them costs the same however many events the flag has.
   struct Summary {
     std::int64_t true_count = 0, false_count = 0;
+    // Of the events that named one: events per variant served, per reason ("" counts in neither).
+    std::map<std::string, std::int64_t> variants, reasons;
+
+    void count(const Event& e) {
+      (e.result ? true_count : false_count) += 1;
+      if (!e.variant.empty()) variants[e.variant] += 1;
+      if (!e.reason.empty()) reasons[e.reason] += 1;
+    }
+    bool operator==(const Summary&) const = default;
   };
   virtual ~EventStore() = default;
   // Stores the batch durably (once this returns, the events survive a crash); returns how many
