@@ -122,7 +122,9 @@ void AnalyticsService::add_routes() {
                  return json_response(200, {{"flag_name", *flag},
                                             {"total", s.true_count + s.false_count},
                                             {"true", s.true_count},
-                                            {"false", s.false_count}});
+                                            {"false", s.false_count},
+                                            {"variants", s.variants},
+                                            {"reasons", s.reasons}});
                }));
 }
 

@@ -41,6 +41,30 @@ const std::vector<sql::Migration> kMigrations = {
     {2, "ALTER TABLE events ADD COLUMN variant TEXT; ALTER TABLE events ADD COLUMN reason TEXT;",
      "ALTER TABLE events ADD COLUMN IF NOT EXISTS variant VARCHAR(100); "
      "ALTER TABLE events ADD COLUMN IF NOT EXISTS reason VARCHAR(32);"},
+    // 3: per-flag counters of the variants served and the reasons given (kind 'variant' or
+    // 'reason'), kept like flag_counts; starting from the events stored before.
+    {3,
+     R"(CREATE TABLE flag_label_counts (
+          flag_name TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          label TEXT NOT NULL,
+          events INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (flag_name, kind, label));
+        INSERT INTO flag_label_counts (flag_name, kind, label, events)
+          SELECT flag_name, 'variant', variant, count(*) FROM events WHERE variant <> '' GROUP BY flag_name, variant;
+        INSERT INTO flag_label_counts (flag_name, kind, label, events)
+          SELECT flag_name, 'reason', reason, count(*) FROM events WHERE reason <> '' GROUP BY flag_name, reason;)",
+     R"(CREATE TABLE IF NOT EXISTS flag_label_counts (
+          flag_name VARCHAR(100) NOT NULL,
+          kind VARCHAR(16) NOT NULL,
+          label VARCHAR(100) NOT NULL,
+          events BIGINT NOT NULL DEFAULT 0,
+          PRIMARY KEY (flag_name, kind, label));
+        INSERT INTO flag_label_counts (flag_name, kind, label, events)
+          SELECT flag_name, 'variant', variant, count(*) FROM events WHERE variant <> '' GROUP BY flag_name, variant
+          UNION ALL
+          SELECT flag_name, 'reason', reason, count(*) FROM events WHERE reason <> '' GROUP BY flag_name, reason
+        ON CONFLICT DO NOTHING;)"},
 };
 
 // PostgreSQL: one statement stores the batch and updates the counters from the rows it actually
@@ -54,13 +78,21 @@ constexpr const char* kStorePostgres = R"(
     INSERT INTO events (event_id, user_id, flag_name, result, timestamp, received_at, variant, reason)
     SELECT event_id, user_id, flag_name, result, timestamp, $2, variant, reason FROM input
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING flag_name, result
+    RETURNING flag_name, result, variant, reason
   ), counted AS (
     INSERT INTO flag_counts (flag_name, true_count, false_count)
     SELECT flag_name, count(*) FILTER (WHERE result), count(*) FILTER (WHERE NOT result)
     FROM inserted GROUP BY flag_name ORDER BY flag_name
     ON CONFLICT (flag_name) DO UPDATE SET true_count = flag_counts.true_count + EXCLUDED.true_count,
                                           false_count = flag_counts.false_count + EXCLUDED.false_count
+  ), labelled AS (
+    INSERT INTO flag_label_counts (flag_name, kind, label, events)
+    SELECT flag_name, kind, label, count(*) FROM (
+      SELECT flag_name, 'variant' AS kind, variant AS label FROM inserted WHERE variant <> ''
+      UNION ALL
+      SELECT flag_name, 'reason', reason FROM inserted WHERE reason <> '') AS labels
+    GROUP BY flag_name, kind, label ORDER BY flag_name, kind, label
+    ON CONFLICT (flag_name, kind, label) DO UPDATE SET events = flag_label_counts.events + EXCLUDED.events
   )
   SELECT count(*) FROM inserted)";
 
@@ -72,12 +104,16 @@ constexpr const char* kStoreSqlite = R"(
          value ->> 'timestamp', $2, value ->> 'variant', value ->> 'reason'
   FROM json_each($1) WHERE true
   ON CONFLICT (event_id) DO NOTHING
-  RETURNING flag_name, result)";
+  RETURNING flag_name, result, variant, reason)";
 
 constexpr const char* kCountSqlite = R"(
   INSERT INTO flag_counts (flag_name, true_count, false_count) VALUES ($1, $2, $3)
   ON CONFLICT (flag_name) DO UPDATE SET true_count = flag_counts.true_count + $2,
                                         false_count = flag_counts.false_count + $3)";
+
+constexpr const char* kCountLabelSqlite = R"(
+  INSERT INTO flag_label_counts (flag_name, kind, label, events) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (flag_name, kind, label) DO UPDATE SET events = flag_label_counts.events + $4)";
 
 }  // namespace
 
@@ -92,10 +128,17 @@ std::size_t SqlEventStore::store(const std::vector<Event>& events) {
     auto inserted = c.exec(kStoreSqlite, {batch, now});
     std::map<std::string, Summary> added;
     for (const auto& row : inserted.rows) {
-      auto& s = added[row.text(0)];
-      (row.boolean(1) ? s.true_count : s.false_count) += 1;
+      Event e;
+      e.result = row.boolean(1);
+      e.variant = row.text(2);
+      e.reason = row.text(3);
+      added[row.text(0)].count(e);
     }
-    for (const auto& [flag, s] : added) c.exec(kCountSqlite, {flag, s.true_count, s.false_count});
+    for (const auto& [flag, s] : added) {
+      c.exec(kCountSqlite, {flag, s.true_count, s.false_count});
+      for (const auto& [kind, counts] : s.labels())
+        for (const auto& [label, n] : *counts) c.exec(kCountLabelSqlite, {flag, kind, label, n});
+    }
     return inserted.rows.size();
   });
 }
@@ -117,9 +160,22 @@ std::vector<Event> SqlEventStore::recent(const std::optional<std::string>& flag_
 }
 
 EventStore::Summary SqlEventStore::summary(const std::string& flag_name) {
-  auto r = db_.exec("SELECT true_count, false_count FROM flag_counts WHERE flag_name = $1", {flag_name});
-  if (r.rows.empty()) return {};
-  return {r.rows[0].integer(0), r.rows[0].integer(1)};
+  // One statement, so one snapshot: the label counts agree with true/false.
+  auto r = db_.exec(R"(
+    SELECT '' AS kind, '' AS label, true_count, false_count FROM flag_counts WHERE flag_name = $1
+    UNION ALL
+    SELECT kind, label, events, 0 FROM flag_label_counts WHERE flag_name = $1)",
+                    {flag_name});
+  Summary s;
+  for (const auto& row : r.rows) {
+    if (row.text(0).empty()) {
+      s.true_count = row.integer(2);
+      s.false_count = row.integer(3);
+    } else {
+      (row.text(0) == "variant" ? s.variants : s.reasons)[row.text(1)] = row.integer(2);
+    }
+  }
+  return s;
 }
 
 std::string SqlEventStore::readiness() { return db_.ping() ? "" : "database unreachable"; }

@@ -1,6 +1,7 @@
 // Events in the service's SQL database (SQLite by default, PostgreSQL with DATABASE_URL), keyed by
-// event_id so that a batch delivered twice is stored once, with per-flag true/false counters kept
-// in the same transaction for /summary. A batch is written in a constant number of statements
+// event_id so that a batch delivered twice is stored once, with per-flag counters (true/false in
+// flag_counts, per variant and per reason in flag_label_counts) kept in the same transaction for
+// /summary. A batch is written in a constant number of statements
 // whatever its size (the events travel as one JSON parameter), so PostgreSQL keeps up with
 // evaluation instead of paying a round trip per event.
 #pragma once

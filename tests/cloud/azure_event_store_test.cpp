@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <random>
 #include <set>
@@ -88,6 +89,17 @@ std::vector<Event> of_flag(const std::vector<Event>& events, const std::string& 
 
 }  // namespace
 
+// Each event of `events` serves variant i % 3 (a, b, c), for reason SPLIT, or TARGETING_MATCH for c.
+std::vector<Event> with_variants(std::vector<Event> events) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    events[i].variant = std::string(1, static_cast<char>('a' + i % 3));
+    events[i].reason = i % 3 == 2 ? "TARGETING_MATCH" : "SPLIT";
+  }
+  return events;
+}
+
+using Counts = std::map<std::string, std::int64_t>;
+
 TEST(CosmosEventStore, CreatesItsTablesIdempotently) {
   Fixture f;
   ASSERT_EQ(f.created.size(), 2u);
@@ -113,9 +125,13 @@ TEST(CosmosEventStore, TheSameBatchTwiceIsStoredAndCountedOnce) {
   auto a = f.store.summary("flag-a");
   EXPECT_EQ(a.true_count, 4);
   EXPECT_EQ(a.false_count, 3);
+  EXPECT_EQ(a.variants, (Counts{{"blue", 1}}));
+  EXPECT_EQ(a.reasons, (Counts{{"SPLIT", 1}}));
   auto b = f.store.summary("flag-b");
   EXPECT_EQ(b.true_count, 2);
   EXPECT_EQ(b.false_count, 2);
+  EXPECT_TRUE(b.variants.empty()) << "no event of flag-b named a variant";
+  EXPECT_TRUE(b.reasons.empty());
   EXPECT_EQ(f.store.recent("flag-a", 100), newest_first(of_flag(batch, "flag-a"), 100));
   EXPECT_EQ(f.store.recent(std::nullopt, 100), newest_first(batch, 100));
 
@@ -153,7 +169,7 @@ TEST(CosmosEventStore, DuplicatesInsideABatchAndAlreadyStoredOnesAreSkipped) {
 
 TEST(CosmosEventStore, MoreThanOneTransactionOfOneFlag) {
   Fixture f;
-  auto events = series("m", "busy-flag", 250);
+  auto events = with_variants(series("m", "busy-flag", 250));
   auto half = std::vector<Event>(events.begin() + 100, events.begin() + 160);
   EXPECT_EQ(f.store.store(half), 60u);  // some of the next call's are stored already
   EXPECT_EQ(f.store.store(events), 190u);
@@ -161,6 +177,8 @@ TEST(CosmosEventStore, MoreThanOneTransactionOfOneFlag) {
   auto s = f.store.summary("busy-flag");
   EXPECT_EQ(s.true_count, 125);
   EXPECT_EQ(s.false_count, 125);
+  EXPECT_EQ(s.variants, (Counts{{"a", 84}, {"b", 83}, {"c", 83}}));
+  EXPECT_EQ(s.reasons, (Counts{{"SPLIT", 167}, {"TARGETING_MATCH", 83}}));
   EXPECT_EQ(f.store.recent("busy-flag", 1000), newest_first(events, 1000));
   EXPECT_EQ(f.store.recent(std::nullopt, 1000), newest_first(events, 1000));
   EXPECT_EQ(f.store.recent("busy-flag", 7), newest_first(events, 7));
@@ -171,7 +189,7 @@ TEST(CosmosEventStore, ConcurrentWritersNeverCountTwice) {
   // the same flags at the same time: each event is stored and counted once.
   Fixture f;
   CosmosEventStore other(azurite(), f.table);
-  auto events = series("c", "hot-flag", 300);
+  auto events = with_variants(series("c", "hot-flag", 300));
   for (auto& e : series("k", "cool-flag", 60)) events.push_back(e);
   std::mt19937 random(42);
   auto a = events, b = events;
@@ -199,6 +217,8 @@ TEST(CosmosEventStore, ConcurrentWritersNeverCountTwice) {
   auto hot = f.store.summary("hot-flag");
   EXPECT_EQ(hot.true_count, 150);
   EXPECT_EQ(hot.false_count, 150);
+  EXPECT_EQ(hot.variants, (Counts{{"a", 100}, {"b", 100}, {"c", 100}})) << "counted once, whoever wrote them";
+  EXPECT_EQ(hot.reasons, (Counts{{"SPLIT", 200}, {"TARGETING_MATCH", 100}}));
   auto cool = other.summary("cool-flag");
   EXPECT_EQ(cool.true_count + cool.false_count, 60);
   EXPECT_EQ(f.store.recent("hot-flag", 1000).size(), 300u);

@@ -1,6 +1,7 @@
 // analytics-service: SqlEventStore on a real SQLite file (and a PostgreSQL database), and the real
 // App served in-process behind a real auth-service: events stored once by event_id, in UTC, listed
 // by time; who may send and read them.
+#include <array>
 #include <barrier>
 #include <set>
 #include <thread>
@@ -11,6 +12,7 @@ namespace itest {
 namespace {
 
 using toggle::Event;
+using toggle::EventStore;
 using toggle::analytics::SqlEventStore;
 
 Event event(const std::string& id, const std::string& flag, bool result, const std::string& timestamp,
@@ -121,6 +123,62 @@ TEST_P(EventStoreTest, VariantAndReasonAreKept) {
   EXPECT_EQ(all[0].reason, "");
 }
 
+Event served(const std::string& id, const std::string& flag, const std::string& variant, const std::string& reason,
+             int n = 0) {
+  Event e = event(id, flag, variant != "off", ts(n));
+  e.variant = variant;
+  e.reason = reason;
+  return e;
+}
+
+// /summary's per-variant and per-reason counts: counted with true/false, once per event.
+TEST_P(EventStoreTest, SummaryCountsPerVariantAndReasonOnce) {
+  std::vector<Event> batch = {served("b1", "f", "blue", "TARGETING_MATCH"), served("b2", "f", "blue", "SPLIT"),
+                              served("b3", "f", "blue", "SPLIT"),           served("r1", "f", "red", "SPLIT"),
+                              served("o1", "f", "off", "DISABLED"),         served("g1", "g", "blue", "STATIC"),
+                              event("plain", "f", true, ts(1)),             served("b1", "f", "blue", "TARGETING_MATCH")};
+  EXPECT_EQ(store.store(batch), 7u);
+  EXPECT_EQ(store.store(batch), 0u) << "redelivered";
+  EXPECT_EQ(store.store({served("r2", "f", "red", "SPLIT", 9), served("r1", "f", "red", "SPLIT")}), 1u);
+
+  EventStore::Summary f = store.summary("f");
+  EXPECT_EQ(f.true_count, 6);
+  EXPECT_EQ(f.false_count, 1);
+  EXPECT_EQ(f.variants, (std::map<std::string, std::int64_t>{{"blue", 3}, {"red", 2}, {"off", 1}}))
+      << "the event without a variant counts in true/false only";
+  EXPECT_EQ(f.reasons, (std::map<std::string, std::int64_t>{{"TARGETING_MATCH", 1}, {"SPLIT", 4}, {"DISABLED", 1}}));
+  EXPECT_EQ(store.summary("g").variants, (std::map<std::string, std::int64_t>{{"blue", 1}}));
+  EXPECT_EQ(store.summary("never"), EventStore::Summary{});
+}
+
+TEST_P(EventStoreTest, EventsWithoutAVariantLeaveTheVariantCountsEmpty) {
+  ASSERT_EQ(store.store({event("a", "plain", true, ts(1)), event("b", "plain", false, ts(2))}), 2u);
+  auto s = store.summary("plain");
+  EXPECT_EQ(s.true_count, 1);
+  EXPECT_EQ(s.false_count, 1);
+  EXPECT_TRUE(s.variants.empty());
+  EXPECT_TRUE(s.reasons.empty());
+}
+
+// A database written before the per-variant counters existed (migration 2: events carry variant
+// and reason): the migration counts what it holds, and counting goes on from there.
+TEST_P(EventStoreTest, TheMigrationCountsTheVariantsOfEventsStoredBeforeIt) {
+  db->exec("DROP TABLE flag_label_counts");
+  db->exec("DELETE FROM schema_migrations WHERE component = 'analytics-service' AND version = 3");
+  for (const auto& [id, variant, reason] : std::vector<std::array<std::string, 3>>{
+           {"old1", "blue", "SPLIT"}, {"old2", "blue", "SPLIT"}, {"old3", "red", "STATIC"}, {"old4", "", ""}})
+    db->exec(
+        "INSERT INTO events (event_id, user_id, flag_name, result, timestamp, received_at, variant, reason) "
+        "VALUES ($1, 'u', 'f', $2, $3, $3, NULLIF($4, ''), NULLIF($5, ''))",
+        {id, true, ts(1), variant, reason});
+
+  SqlEventStore migrated(*db);
+  EXPECT_EQ(migrated.summary("f").variants, (std::map<std::string, std::int64_t>{{"blue", 2}, {"red", 1}}));
+  EXPECT_EQ(migrated.summary("f").reasons, (std::map<std::string, std::int64_t>{{"SPLIT", 2}, {"STATIC", 1}}));
+  ASSERT_EQ(migrated.store({served("new", "f", "red", "STATIC", 5), served("old1", "f", "blue", "SPLIT")}), 1u);
+  EXPECT_EQ(migrated.summary("f").variants, (std::map<std::string, std::int64_t>{{"blue", 2}, {"red", 2}}));
+}
+
 // Replicas of analytics (or retries) storing overlapping batches at the same moment: each event is
 // stored and counted once, whichever batch wins it.
 TEST_P(EventStoreTest, BatchesStoredConcurrentlyStoreEachEventOnce) {
@@ -168,6 +226,9 @@ TEST_P(EventStoreTest, BatchesStoredConcurrentlyStoreEachEventOnce) {
 // ---------------------------------------------------------------------------------------------
 // HTTP API
 
+// /summary of events that named no variant (as /evaluate's): empty per-variant and per-reason counts.
+const json kNoVariants = {"variants", json::object()}, kNoReasons = {"reasons", json::object()};
+
 // On SQLite and on PostgreSQL.
 class AnalyticsApiTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -203,7 +264,7 @@ TEST_P(AnalyticsApiTest, TheSameEventIdTwiceInOneBatchIsStoredOnce) {
   auto res = post_events(twice);
   ASSERT_EQ(res.status, 200) << describe(res);
   EXPECT_EQ(body_of(res), json({{"stored", 2}, {"duplicates", 1}}));
-  EXPECT_EQ(body_of(get("/summary?flag_name=f")), json({{"flag_name", "f"}, {"total", 2}, {"true", 1}, {"false", 1}}));
+  EXPECT_EQ(body_of(get("/summary?flag_name=f")), json({{"flag_name", "f"}, {"total", 2}, {"true", 1}, {"false", 1}, kNoVariants, kNoReasons}));
 }
 
 TEST_P(AnalyticsApiTest, BatchesPostedConcurrentlyAreCountedOnce) {
@@ -227,7 +288,7 @@ TEST_P(AnalyticsApiTest, BatchesPostedConcurrentlyAreCountedOnce) {
   }
   EXPECT_EQ(stored, 400) << "each event stored by exactly one of the batches";
   EXPECT_EQ(body_of(get("/summary?flag_name=f")),
-            json({{"flag_name", "f"}, {"total", 400}, {"true", 100}, {"false", 300}}));
+            json({{"flag_name", "f"}, {"total", 400}, {"true", 100}, {"false", 300}, kNoVariants, kNoReasons}));
 }
 
 // 401: no key, or not a valid one; 403: a valid key without the `events` scope. The service key
@@ -408,15 +469,36 @@ TEST_P(AnalyticsApiTest, SummaryCountsAndNeedsAFlagName) {
 
   auto res = get("/summary?flag_name=checkout");
   ASSERT_EQ(res.status, 200) << describe(res);
-  EXPECT_EQ(body_of(res), json({{"flag_name", "checkout"}, {"total", 7}, {"true", 5}, {"false", 2}}));
+  EXPECT_EQ(body_of(res), json({{"flag_name", "checkout"}, {"total", 7}, {"true", 5}, {"false", 2}, kNoVariants, kNoReasons}));
   EXPECT_EQ(body_of(get("/summary?flag_name=unknown")),
-            json({{"flag_name", "unknown"}, {"total", 0}, {"true", 0}, {"false", 0}}));
+            json({{"flag_name", "unknown"}, {"total", 0}, {"true", 0}, {"false", 0}, kNoVariants, kNoReasons}));
 
   EXPECT_EQ(get("/summary").status, 400);
   EXPECT_EQ(code_of(get("/summary")), "missing_parameter");
   EXPECT_NE(error_of(get("/summary")).find("flag_name"), std::string::npos);
   EXPECT_EQ(get("/summary?flag_name=").status, 400);
   EXPECT_EQ(get("/summary?flag_name=a%20b").status, 400);
+}
+
+TEST_P(AnalyticsApiTest, SummaryCountsPerVariantAndReason) {
+  auto with = [](json e, const char* variant, const char* reason) {
+    e["variant"] = variant;
+    e["reason"] = reason;
+    return e;
+  };
+  json batch = json::array({with(event_json("a", "color", true, 1), "blue", "SPLIT"),
+                            with(event_json("b", "color", true, 2), "blue", "TARGETING_MATCH"),
+                            with(event_json("c", "color", false, 3), "grey", "DISABLED"),
+                            event_json("d", "color", true, 4)});
+  ASSERT_EQ(post_events(batch).status, 200);
+  ASSERT_EQ(post_events(batch).status, 200);  // delivered twice, counted once
+  EXPECT_EQ(body_of(get("/summary?flag_name=color")),
+            json({{"flag_name", "color"},
+                  {"total", 4},
+                  {"true", 3},
+                  {"false", 1},
+                  {"variants", {{"blue", 2}, {"grey", 1}}},
+                  {"reasons", {{"SPLIT", 1}, {"TARGETING_MATCH", 1}, {"DISABLED", 1}}}}));
 }
 
 // Timestamps are RFC 3339 with any offset, stored in UTC with milliseconds, and listed by time

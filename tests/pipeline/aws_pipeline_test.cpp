@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -253,6 +254,40 @@ TEST_F(AwsPipelineTest, TheStoreKeepsEachEventOnceAndCountsItOnce) {
   EXPECT_EQ(item->at("result"), AttributeValue::boolean(batch[5].result));
 }
 
+Event served(const std::string& flag, const std::string& variant, const std::string& reason) {
+  Event e = event(flag, "2026-11-30T13:00:00.000Z", variant != "off");
+  e.variant = variant;
+  e.reason = reason;
+  return e;
+}
+
+using Counts = std::map<std::string, std::int64_t>;
+
+TEST_F(AwsPipelineTest, TheStoreCountsEachVariantAndReasonOnce) {
+  init();
+  DynamoEventStore store(db, settings.table, settings.counts_table);
+  std::vector<Event> batch = {served("paint", "blue", "SPLIT"),  served("paint", "blue", "SPLIT"),
+                              served("paint", "red", "SPLIT"),   served("paint", "off", "DISABLED"),
+                              served("other", "blue", "STATIC"), event("paint", "2026-11-30T13:00:00.000Z")};
+  batch.push_back(batch[0]);  // a duplicate within the batch
+  EXPECT_EQ(store.store(batch), 6u);
+  EXPECT_EQ(store.store(batch), 0u);  // redelivered: nothing counted again
+  EXPECT_EQ(store.store({batch[2], served("paint", "red", "TARGETING_MATCH")}), 1u);
+
+  auto paint = store.summary("paint");
+  EXPECT_EQ(paint.true_count, 5);
+  EXPECT_EQ(paint.false_count, 1);
+  EXPECT_EQ(paint.variants, (Counts{{"blue", 2}, {"red", 2}, {"off", 1}}));
+  EXPECT_EQ(paint.reasons, (Counts{{"SPLIT", 3}, {"DISABLED", 1}, {"TARGETING_MATCH", 1}}));
+  EXPECT_EQ(store.summary("other").variants, (Counts{{"blue", 1}}));
+  // Events that name no variant (/evaluate's): no variant counts at all.
+  ASSERT_EQ(store.store({event("plain", "2026-11-30T13:00:00.000Z")}), 1u);
+  auto plain = store.summary("plain");
+  EXPECT_EQ(plain.true_count, 1);
+  EXPECT_TRUE(plain.variants.empty());
+  EXPECT_TRUE(plain.reasons.empty());
+}
+
 TEST_F(AwsPipelineTest, RecentMergesEveryShardAndDayNewestFirstAsSqlDoes) {
   init();
   DynamoEventStore store(db, settings.table, settings.counts_table);
@@ -297,6 +332,8 @@ TEST_F(AwsPipelineTest, AStoppedWritersJournaledBatchesAreCountedOnceByAnotherPr
   Event a = event("rec", "2026-11-30T13:00:01.000Z", true), b = event("rec", "2026-11-30T13:00:01.000Z", false);
   Event x = event("rec", "2026-11-30T13:00:02.000Z", true), y = event("rec", "2026-11-30T13:00:02.000Z", false),
         z = event("rec", "2026-11-30T13:00:02.000Z", true);
+  x.variant = "blue";
+  x.reason = "SPLIT";
   auto put = [&](Item item) { ASSERT_TRUE(db->put_item({settings.counts_table, std::move(item)}, deadline_after(10s))); };
   auto journal = [&](int seq, const std::string& token, const std::string& ids) {
     put({{"flag_name", AttributeValue::string("#journal#" + std::to_string(seq % 8))},
@@ -327,9 +364,12 @@ TEST_F(AwsPipelineTest, AStoppedWritersJournaledBatchesAreCountedOnceByAnotherPr
   EXPECT_GE(by_live + by_other, 2u);
   EXPECT_EQ(live.summary("rec").true_count, 3);  // earlier, a, x
   EXPECT_EQ(live.summary("rec").false_count, 2);  // b, y
+  EXPECT_EQ(live.summary("rec").variants, (Counts{{"blue", 1}}));  // x
+  EXPECT_EQ(live.summary("rec").reasons, (Counts{{"SPLIT", 1}}));
   // The journals are gone; recovering again changes nothing.
   EXPECT_EQ(live.recover_journals(10000ms), 0u);
   EXPECT_EQ(live.summary("rec").true_count, 3);
+  EXPECT_EQ(live.summary("rec").variants, (Counts{{"blue", 1}}));
   QueryRequest q;
   q.table = settings.counts_table;
   q.key_condition_expression = "flag_name = :j";

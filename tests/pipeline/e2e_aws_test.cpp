@@ -132,7 +132,7 @@ TEST_F(AwsPipelineE2eTest, TheSeedsFlowGoesThroughSqsAndDynamoDbSignedAsAwsCheck
   EXPECT_EQ(events[0]["result"], true);
   EXPECT_EQ(events[0]["event_id"].get<std::string>().size(), 36u);
   EXPECT_EQ(json::parse(platform->get("analytics-service", "/summary?flag_name=test-checkout").body),
-            json::parse(R"({"flag_name":"test-checkout","total":1,"true":1,"false":0})"));
+            json::parse(R"({"flag_name":"test-checkout","total":1,"true":1,"false":0,"variants":{},"reasons":{}})"));
   // Without flag_name: every flag's, newest first, the same shape.
   EXPECT_EQ(json::parse(platform->get("analytics-service", "/events").body), events);
   // POST /events still works, into DynamoDB.

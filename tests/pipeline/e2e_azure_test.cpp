@@ -83,7 +83,7 @@ class AzurePipelineE2eTest : public ::testing::Test {
     EXPECT_EQ(events[0]["result"], true);
     EXPECT_EQ(events[0]["event_id"].get<std::string>().size(), 36u);
     EXPECT_EQ(json::parse(platform->get("analytics-service", "/summary?flag_name=test-checkout").body),
-              json::parse(R"({"flag_name":"test-checkout","total":1,"true":1,"false":0})"));
+              json::parse(R"({"flag_name":"test-checkout","total":1,"true":1,"false":0,"variants":{},"reasons":{}})"));
     // Without flag_name: every flag's, newest first (from <table>ByTime), the same shape.
     EXPECT_EQ(json::parse(platform->get("analytics-service", "/events").body), events);
     seen = events[0];

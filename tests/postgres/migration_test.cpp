@@ -49,7 +49,7 @@ TEST_F(PostgresMigrationTest, RunningTwiceIsANoOp) {
     first.flags.create("kept", "", true);
   }
   auto before = applied(*db);
-  ASSERT_EQ(before.size(), 8u) << "auth 1-2, flag 1-2, targeting 1-2, analytics 1-2";
+  ASSERT_EQ(before.size(), 9u) << "auth 1-2, flag 1-2, targeting 1-2, analytics 1-3";
   auto again_db = open();
   AllStores again(*again_db, scratch.url());
   EXPECT_EQ(applied(*db), before) << "nothing applied again";
@@ -82,7 +82,7 @@ TEST_F(PostgresMigrationTest, ReplicasMigratingAnEmptyDatabaseTogetherAllSucceed
 
   auto db = open();
   auto rows = db->exec("SELECT component, version, COUNT(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 1, 2").rows;
-  ASSERT_EQ(rows.size(), 8u);
+  ASSERT_EQ(rows.size(), 9u);
   for (auto& r : rows) EXPECT_EQ(r.integer(2), 1) << r.text(0) << " " << r.text(1) << " applied more than once";
   toggle::flags::FlagStore flags(*db, scratch.url());
   EXPECT_EQ(flags.list().size(), static_cast<std::size_t>(kReplicas));
@@ -95,7 +95,7 @@ TEST_F(PostgresMigrationTest, AllServicesShareOneDatabaseWithSeparateChangeLogs)
   AllStores stores(*db, scratch.url());
   EXPECT_TRUE(tables(*db) >= (std::set<std::string>{"api_keys", "flags", "targeting_rules", "events", "flag_counts",
                                                     "flag_change_version", "flag_tombstones", "rule_change_version",
-                                                    "rule_tombstones", "schema_migrations"}));
+                                                    "rule_tombstones", "schema_migrations", "flag_label_counts"}));
   stores.flags.create("f", "", true);
   stores.flags.create("g", "", true);
   stores.flags.remove("g");

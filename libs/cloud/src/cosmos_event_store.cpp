@@ -10,6 +10,7 @@
 #include "cosmos_event_keys.hpp"
 #include "cosmos_table_internal.hpp"
 #include "toggle/core/error.hpp"
+#include "toggle/core/log.hpp"
 #include "toggle/core/worker_pool.hpp"
 
 namespace toggle::cloud {
@@ -50,12 +51,45 @@ std::string partition_filter(const std::string& partition_key) {
   return "PartitionKey eq " + odata_string(partition_key);
 }
 
+// A counter's per-label counts travel as JSON text, one string property per kind ("variants":
+// {"blue":3,…}, "reasons"): property names must be identifiers, labels need not be. A string
+// property holds at most 64 KiB (32 Ki UTF-16 units, never more than the UTF-8 bytes): labels new
+// to a counter are left out of it (counted in true/false only) once its text would pass this.
+constexpr std::size_t kMaxLabelText = 30000;
+
+std::string label_property(std::string_view kind) { return std::string(kind) + "s"; }
+
 EventStore::Summary summary_of(const std::optional<TableEntity>& counter) {
   EventStore::Summary s;
   if (!counter) return s;
   if (auto* t = counter->get<std::int64_t>("true_count")) s.true_count = *t;
   if (auto* f = counter->get<std::int64_t>("false_count")) s.false_count = *f;
+  for (auto [kind, counts] : s.labels()) {
+    auto* text = counter->get<std::string>(label_property(kind));
+    if (!text) continue;
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_object()) continue;
+    for (const auto& [label, n] : j.items())
+      if (n.is_number_integer()) (*counts)[label] = n.get<std::int64_t>();
+  }
   return s;
+}
+
+// The counter's label properties for `totals`, within kMaxLabelText (see above).
+void put_labels(TableEntity& counter, EventStore::Summary& totals, const EventStore::Summary& before) {
+  for (auto [kind, counts] : totals.labels()) {
+    if (counts->empty()) continue;
+    auto text = [&] { return nlohmann::json(*counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+    std::string json = text();
+    if (json.size() > kMaxLabelText) {
+      const auto& known = kind == "variant" ? before.variants : before.reasons;
+      std::size_t left_out = std::erase_if(*counts, [&](const auto& c) { return !known.count(c.first); });
+      log::warn("too many distinct labels to count for one flag: the new ones are counted in true/false only",
+                {{"flag", counter.partition_key}, {"kind", std::string(kind)}, {"left_out", left_out}});
+      json = text();
+    }
+    counter.properties.emplace(label_property(kind), std::move(json));
+  }
 }
 
 }  // namespace
@@ -175,16 +209,18 @@ std::size_t CosmosEventStore::store_flag(const std::string& flag, std::vector<co
                                                           ": still conflicting after " +
                                                           std::to_string(options_.max_conflict_rounds) + " attempts");
       }
-      Summary totals = summary_of(counter);
+      const Summary before = summary_of(counter);
+      Summary totals = before;
       std::vector<TableOperation> ops;
       ops.reserve(chunk.size() + 1);
       for (const Keyed* k : chunk) {
         ops.push_back({TableOperation::Kind::insert, keys::event_entity(flag, k->row_key, *k->event)});
-        (k->event->result ? totals.true_count : totals.false_count) += 1;
+        totals.count(*k->event);
       }
       TableEntity count{flag, keys::kCounterRow, {}, counter ? counter->etag : ""};
       count.properties.emplace("true_count", totals.true_count);
       count.properties.emplace("false_count", totals.false_count);
+      put_labels(count, totals, before);
       // With its ETag the update fails (412) if another writer counted meanwhile; without a
       // counter the insert fails (409) if another writer created it meanwhile.
       ops.push_back({counter ? TableOperation::Kind::update : TableOperation::Kind::insert, count});

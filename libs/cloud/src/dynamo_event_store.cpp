@@ -264,12 +264,10 @@ std::size_t DynamoEventStore::store_chunk(const Event* begin, const Event* end, 
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const Event& e = begin[i];
     switch (outcomes[i].status) {
-      case WriteOutcome::Status::written: {
-        auto& s = batch.per_flag[e.flag_name];
-        (e.result ? s.true_count : s.false_count) += 1;
+      case WriteOutcome::Status::written:
+        batch.per_flag[e.flag_name].count(e);
         ++batch.events;
         break;
-      }
       case WriteOutcome::Status::condition_failed:
         break;  // stored before: a redelivery
       case WriteOutcome::Status::failed:
@@ -330,8 +328,7 @@ bool DynamoEventStore::read_back(const std::string& token, const std::vector<std
       auto t = item.find("write_token");
       if (t == item.end() || t->second.type() != AttributeValue::Type::string || t->second.as_string() != token) continue;
       Event e = event_from_item(item);
-      auto& s = per_flag[e.flag_name];
-      (e.result ? s.true_count : s.false_count) += 1;
+      per_flag[e.flag_name].count(e);
       ++events;
     }
     return true;
@@ -346,7 +343,7 @@ bool DynamoEventStore::apply(const std::string& writer, std::int64_t seq, const 
                              Deadline deadline) {
   std::vector<UpdateItemRequest> updates;
   const std::string now = iso8601_now();
-  for (const auto& [flag, s] : per_flag)
+  for (const auto& [flag, s] : per_flag) {
     updates.push_back({counts_table_,
                        {{"flag_name", AttributeValue::string(flag)}, {"part", AttributeValue::string(writer)}},
                        "ADD true_count :t, false_count :f SET seq = :s, updated_at = :now",
@@ -356,6 +353,23 @@ bool DynamoEventStore::apply(const std::string& writer, std::int64_t seq, const 
                         {":f", AttributeValue::number(s.false_count)},
                         {":s", AttributeValue::number(seq)},
                         {":now", AttributeValue::string(now)}}});
+    // An item per label, not an attribute per label on the item above: however many variants a
+    // batch names, every update stays far within DynamoDB's expression and item size limits.
+    for (const auto& [kind_view, counts] : s.labels()) {
+      const std::string kind(kind_view);
+      for (const auto& [label, n] : *counts)
+        updates.push_back({counts_table_,
+                           {{"flag_name", AttributeValue::string(flag)},
+                            {"part", AttributeValue::string(writer + "#" + kind + "#" + label)}},
+                           "ADD events :n SET #kind = :label, seq = :s, updated_at = :now",
+                           "attribute_not_exists(seq) OR seq < :s",
+                           {{"#kind", kind}},
+                           {{":n", AttributeValue::number(n)},
+                            {":label", AttributeValue::string(label)},
+                            {":s", AttributeValue::number(seq)},
+                            {":now", AttributeValue::string(now)}}});
+    }
+  }
   bool all = true;
   for (const auto& outcome : db_->update_items(updates, deadline))
     all &= outcome.status != WriteOutcome::Status::failed;  // condition failed: applied before
@@ -562,6 +576,10 @@ EventStore::Summary DynamoEventStore::summary(const std::string& flag_name) {
       for (const auto& item : page.items) {
         total.true_count += number_or_zero(item, "true_count");
         total.false_count += number_or_zero(item, "false_count");
+        for (const auto& [kind, counts] : total.labels())
+          if (auto label = item.find(std::string(kind));
+              label != item.end() && label->second.type() == AttributeValue::Type::string)
+            (*counts)[label->second.as_string()] += number_or_zero(item, "events");
       }
       if (!page.last_evaluated_key) return total;
       q.exclusive_start_key = std::move(page.last_evaluated_key);

@@ -173,8 +173,12 @@ struct DynamoStoreOptions {
 //      write_token = <token>. A put retried after a lost reply is still new; a redelivered event
 //      is a duplicate;
 //   3. counted: for each flag, UpdateItem "ADD true_count :t, false_count :f SET seq = :seq" on
-//      this process's counter item of the flag, if its seq < :seq. Batches are counted in seq
-//      order, so applying a batch twice (a retry, another process recovering it) counts it once.
+//      this process's counter item of the flag, if its seq < :seq; the same, "ADD events :n", on
+//      its counter item of each variant and each reason the batch's new events of the flag named
+//      (part "<writer>#variant#<name>" / "<writer>#reason#<name>", the name also in an attribute
+//      `variant` / `reason`). Each item remembers the last batch applied to it and batches are
+//      counted in seq order, so applying a batch twice (a retry, another process recovering it)
+//      counts it once. summary() queries the flag's counter items (one partition) and adds them up.
 // The journal is deleted (with the next batch's journal write) once counted. If the process dies
 // between 1 and 3, its journals stay: another process (recover_journals, every 10 s) reads the
 // events of each journal older than recovery_age, counts those that carry its token under the

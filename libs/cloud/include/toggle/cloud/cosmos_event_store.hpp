@@ -9,8 +9,11 @@
 //                            event's RFC 3339 text), variant and reason when set: the event's own
 //                            fields under their own names, so any tool can read the table
 //     counter   PartitionKey = flag_name, RowKey = "counts"
-//               properties   true_count, false_count (Edm.Int64) -- no event_id: tools that read
-//                            events skip it
+//               properties   true_count, false_count (Edm.Int64); variants, reasons: the events
+//                            per variant served / reason given, as JSON text ({"blue":3,"red":1};
+//                            only once some event named one; at most ~30,000 characters each:
+//                            past that, names new to the flag count in true/false only) -- no
+//                            event_id: tools that read events skip it
 //   <table>ByTime: a copy of each event, for "newest events of all flags"
 //     event     PartitionKey = the hour of its timestamp and one of 4 shards, "2026-11-30T13-2"
 //               RowKey       = the same as in <table>; the same properties

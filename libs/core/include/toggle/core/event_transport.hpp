@@ -9,10 +9,14 @@
 // redeliver, and stores store by event_id, so twice is once.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "toggle/core/event.hpp"
@@ -38,8 +42,25 @@ class EventPublisher {
 // Where analytics-service keeps events.
 class EventStore {
  public:
+  // A flag's counts (/summary). Every store keeps them as counters written with the events, so
+  // reading them costs the same however many events the flag has.
   struct Summary {
     std::int64_t true_count = 0, false_count = 0;
+    using Counts = std::map<std::string, std::int64_t>;
+    // Of the events that named one: events per variant served, per reason ("" counts in neither).
+    Counts variants, reasons;
+
+    void count(const Event& e) {
+      (e.result ? true_count : false_count) += 1;
+      if (!e.variant.empty()) variants[e.variant] += 1;
+      if (!e.reason.empty()) reasons[e.reason] += 1;
+    }
+    // Both label counts with their kind's name, for stores that keep them alike.
+    std::array<std::pair<std::string_view, Counts*>, 2> labels() { return {{{"variant", &variants}, {"reason", &reasons}}}; }
+    std::array<std::pair<std::string_view, const Counts*>, 2> labels() const {
+      return {{{"variant", &variants}, {"reason", &reasons}}};
+    }
+    bool operator==(const Summary&) const = default;
   };
   virtual ~EventStore() = default;
   // Stores the batch durably (once this returns, the events survive a crash); returns how many
