@@ -229,9 +229,10 @@ TEST(FlagStoreUpgradeTest, AFileFromBeforeScopedChangeLogsKeepsItsHistory) {
   EXPECT_EQ(delta["deleted"], json::array({"gone"}));
   EXPECT_EQ(store.create("new", "", true).version, 8);
   auto applied = db->exec("SELECT component, version FROM schema_migrations ORDER BY version").rows;
-  ASSERT_EQ(applied.size(), 2u);
+  ASSERT_EQ(applied.size(), 3u);
   EXPECT_EQ(applied[0].text(0), "flag-service");
   EXPECT_EQ(applied[1].integer(1), 2);
+  EXPECT_EQ(applied[2].integer(1), 101) << "the flags' variants column";
   EXPECT_TRUE(db->exec("SELECT 1 FROM sqlite_master WHERE name IN ('change_version', 'tombstones')").rows.empty());
 }
 

@@ -49,7 +49,7 @@ TEST_F(PostgresMigrationTest, RunningTwiceIsANoOp) {
     first.flags.create("kept", "", true);
   }
   auto before = applied(*db);
-  ASSERT_EQ(before.size(), 9u) << "auth 1-2, flag 1-2, targeting 1-2, analytics 1-3";
+  ASSERT_EQ(before.size(), 10u) << "auth 1-2, flag 1-2 and 101 (variants), targeting 1-2, analytics 1-3";
   auto again_db = open();
   AllStores again(*again_db, scratch.url());
   EXPECT_EQ(applied(*db), before) << "nothing applied again";
@@ -82,7 +82,7 @@ TEST_F(PostgresMigrationTest, ReplicasMigratingAnEmptyDatabaseTogetherAllSucceed
 
   auto db = open();
   auto rows = db->exec("SELECT component, version, COUNT(*) FROM schema_migrations GROUP BY 1, 2 ORDER BY 1, 2").rows;
-  ASSERT_EQ(rows.size(), 9u);
+  ASSERT_EQ(rows.size(), 10u);
   for (auto& r : rows) EXPECT_EQ(r.integer(2), 1) << r.text(0) << " " << r.text(1) << " applied more than once";
   toggle::flags::FlagStore flags(*db, scratch.url());
   EXPECT_EQ(flags.list().size(), static_cast<std::size_t>(kReplicas));
@@ -183,6 +183,12 @@ TEST_F(PostgresMigrationTest, ASeedDatabaseIsAdoptedAndItsRowsAreServed) {
                 ["flags"]
                     .size(),
             1u);
+  // The adopted table has the variants column too: NULL for the seed's flags, which answer as before.
+  EXPECT_FALSE(flag->variants);
+  EXPECT_FALSE(full["flags"][0].contains("variants"));
+  const std::string part = R"({"default_variant":"off","off_variant":"off","type":"boolean","variants":{"off":false,"on":true}})";
+  EXPECT_EQ(stores.flags.update("enable-new-dashboard", std::nullopt, std::nullopt, part)->variants, part);
+  EXPECT_EQ(stores.flags.update("enable-new-dashboard", std::nullopt, false, std::nullopt)->variants, part);
 
   // targeting: the JSONB rule comes back as canonical JSON.
   auto rule = stores.rules.get("enable-new-dashboard");

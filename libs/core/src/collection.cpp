@@ -17,10 +17,11 @@ void add_collection_routes(Router& router, KeyValidator& keys, FeedStore& store,
                for (const auto& row : store.all()) all.push_back(store.to_json(row));
                return json_response(200, all);
              }));
-  router.get(item, with_api_key(keys, Scope::read, [&store, key_of, not_found](Request& req) -> Reply {
+  router.get(item, with_api_key(keys, Scope::read, [&store, key_of, not_found, read = items.read](Request& req) -> Reply {
                std::string key = key_of(req);
                auto row = store.find(key);
                if (!row) throw not_found(key);
+               if (read) return json_response(200, read(req, store.to_json(*row)));
                return json_response(200, store.to_json(*row));
              }));
   Handler update = with_api_key(keys, Scope::write, items.update);

@@ -18,7 +18,8 @@ FeedStore::FeedStore(sql::Database& db, const std::string& database_url, Table t
 FeedStore::~FeedStore() = default;
 
 // 1: the items' table with its version column and index, and the change log's tables; 2: SQLite
-// files started with unscoped change-log tables, which get the feed's name (PostgreSQL had them).
+// files started with unscoped change-log tables, which get the feed's name (PostgreSQL had them);
+// 101, …: the table's later changes (Table::changes).
 sql::Database& FeedStore::migrated(sql::Database& db) {
   const std::string& t = table_.name;
   sqlite_migration_ = "CREATE TABLE " + t + " (id INTEGER PRIMARY KEY AUTOINCREMENT, " + table_.sqlite_columns +
@@ -31,7 +32,10 @@ sql::Database& FeedStore::migrated(sql::Database& db) {
                         " ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0;\nCREATE INDEX IF NOT EXISTS " + t +
                         "_version ON " + t + " (version);\n" + changelog::schema_postgres(scope_);
   sqlite_scope_migration_ = changelog::scope_legacy_tables_sqlite(scope_);
-  sql::migrate(db, {{1, sqlite_migration_, postgres_migration_}, {2, sqlite_scope_migration_, ""}}, table_.component);
+  std::vector<sql::Migration> migrations{{1, sqlite_migration_, postgres_migration_}, {2, sqlite_scope_migration_, ""}};
+  int version = 100;
+  for (const auto& change : table_.changes) migrations.push_back({++version, change.sqlite, change.postgres});
+  sql::migrate(db, migrations, table_.component);
   return db;
 }
 

@@ -61,6 +61,9 @@ struct CollectionItems {
   std::string noun;            // "flag": logged as "flag deleted"
   std::string not_found_code;  // "flag_not_found"
   std::function<std::string(const std::string& key)> not_found;  // the 404 message
+  // GET <path>/{param}: when given, the stored item's JSON goes through it before it is sent, so
+  // that a service may add what the request's query asks for (flag-service's ?include=rules).
+  std::function<nlohmann::json(Request& req, nlohmann::json item)> read;
   Handler create;              // POST <path>: the service's own
   Handler update;              // PUT or PATCH <path>/{param}: a partial update, the service's own
 };

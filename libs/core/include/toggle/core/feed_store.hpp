@@ -38,6 +38,14 @@ class FeedStore {
     std::string columns;  // the select list from_row() reads, e.g. "id, name, …, version"
     std::string items;    // the items' array in a GET /changes reply, e.g. "flags"
     std::function<nlohmann::json(const sql::Row&)> to_json;  // one item as the feed sends it
+    // Later changes of the items' table (a column added), per dialect: applied once each, in
+    // order, after the store's own migrations, as the component's migrations 101, 102, …
+    // (the store's own keep 1-100). Append only. On PostgreSQL, write them to also fit an adopted
+    // table (ADD COLUMN IF NOT EXISTS).
+    struct Change {
+      std::string sqlite, postgres;
+    };
+    std::vector<Change> changes;
   };
 
   // Applies the table's migrations. `database_url` is DATABASE_URL: on PostgreSQL, replicas are
