@@ -6,6 +6,19 @@
 
 namespace toggle::targeting {
 
+rules::FlagVariants flag_variants_of(const json& flag) {
+  json part = json::object();
+  for (std::string_view key : rules::kFlagVariantKeys)
+    if (auto it = flag.find(key); it != flag.end()) part[std::string(key)] = *it;
+  if (part.empty()) return {};
+  std::string error;
+  auto variants = rules::parse_flag_variants(part, error);
+  if (variants) return *variants;
+  log::warn("flag-service sent a flag whose variants do not parse: taken as a boolean flag",
+            {{"flag", flag.value("name", "")}, {"error", error}});
+  return {};
+}
+
 FlagDirectory::FlagDirectory(FeedOptions options, RuleStore& rules)
     : options_(options), rules_(rules), follower_(std::move(options), [this](const json& reply) { apply(reply); }) {}
 
@@ -20,8 +33,8 @@ bool FlagDirectory::synced() const {
 }
 
 void FlagDirectory::apply(const json& reply) {
-  std::set<std::string, std::less<>> changed;
-  for (const auto& f : reply.at("flags")) changed.insert(f.at("name").get<std::string>());
+  std::map<std::string, rules::FlagVariants, std::less<>> changed;
+  for (const auto& f : reply.at("flags")) changed.insert_or_assign(f.at("name").get<std::string>(), flag_variants_of(f));
   std::vector<std::string> gone = reply.at("deleted").get<std::vector<std::string>>();
   bool full = reply.at("full").get<bool>();
   {
@@ -30,7 +43,7 @@ void FlagDirectory::apply(const json& reply) {
       flags_ = std::move(changed);
       synced_ = true;
     } else {
-      flags_.merge(changed);
+      for (auto& [name, variants] : changed) flags_.insert_or_assign(name, std::move(variants));
     }
     for (const auto& name : gone) flags_.erase(name);
   }
@@ -43,17 +56,17 @@ void FlagDirectory::apply(const json& reply) {
     if (rules_.remove(name)) log::info("rule deleted with its flag", {{"flag", name}});
 }
 
-void FlagDirectory::require_flag(const std::string& flag_name) {
-  {
+rules::FlagVariants FlagDirectory::require_flag(const std::string& flag_name, bool ask_flag_service) {
+  if (!ask_flag_service) {
     std::lock_guard lock(mutex_);
-    if (flags_.count(flag_name)) return;
+    if (auto it = flags_.find(flag_name); it != flags_.end()) return it->second;
   }
   auto res = HttpClient().send({"GET",
                                 options_.base_url + "/flags/" + flag_name,
                                 {{"Authorization", "Bearer " + options_.api_key}},
                                 "",
                                 std::chrono::milliseconds(2000)});
-  if (res.status == 200) return;
+  if (res.status == 200) return flag_variants_of(json::parse(res.body, nullptr, false));
   if (res.status == 404)
     throw Error::not_found("flag_not_found", "flag '" + flag_name + "' does not exist: create it in flag-service first");
   throw Error::unavailable("flag_service_unavailable",

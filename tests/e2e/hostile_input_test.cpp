@@ -119,7 +119,7 @@ TEST_F(HostileInputTest, EveryEndpointAnswersBadInputWithA4xxJsonError) {
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x"})", kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"rules":{"type":"PERCENTAGE","value":5}})", kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":null})", kServiceKey, 400},
-      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":[]})", kServiceKey, 400},
+      {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":[{}]})", kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":"50"}})",
        kServiceKey, 400},
       {"targeting-service", "POST", "/rules", R"({"flag_name":"x","rules":{"type":"PERCENTAGE","value":101}})",

@@ -17,6 +17,8 @@ void add_collection_routes(Router& router, KeyValidator& keys, FeedStore& store,
                for (const auto& row : store.all()) all.push_back(store.to_json(row));
                return json_response(200, all);
              }));
+  // Before the item's route: "<path>/changes" is the feed, not an item (its GET).
+  router.get(items.changes, with_api_key(keys, Scope::read, [&store](Request& req) { return store.changes(req); }));
   router.get(item, with_api_key(keys, Scope::read, [&store, key_of, not_found](Request& req) -> Reply {
                std::string key = key_of(req);
                auto row = store.find(key);
@@ -26,13 +28,14 @@ void add_collection_routes(Router& router, KeyValidator& keys, FeedStore& store,
   Handler update = with_api_key(keys, Scope::write, items.update);
   router.put(item, update, writes);
   router.patch(item, update, writes);
-  router.del(item, with_api_key(keys, Scope::write, [&store, key_of, not_found, noun = items.noun](Request& req) -> Reply {
+  std::function<bool(const std::string&)> remove = items.remove;
+  if (!remove) remove = [&store](const std::string& key) { return store.remove(key); };
+  router.del(item, with_api_key(keys, Scope::write, [remove, key_of, not_found, noun = items.noun](Request& req) -> Reply {
                std::string key = key_of(req);
-               if (!store.remove(key)) throw not_found(key);
+               if (!remove(key)) throw not_found(key);
                log::info(noun + " deleted", {{"flag", key}});
                return empty_response(204);
              }));
-  router.get("/changes", with_api_key(keys, Scope::read, [&store](Request& req) { return store.changes(req); }));
 }
 
 }  // namespace toggle

@@ -4,7 +4,9 @@
 //                            only its writes (which columns, which conflict error)
 //   CollectionService<Store> the App around it: the database, key checks with auth-service, the
 //                            routes (reads need `read`, writes `write`), GET /changes, readiness,
-//                            and the parked polls answered at shutdown
+//                            and the parked polls answered at shutdown; a service with a second
+//                            collection (targeting-service's segments) serves its ItemStore too,
+//                            with a change feed at another path
 // A service supplies what is its own: the item's model, its validation, its handlers.
 #pragma once
 
@@ -63,12 +65,16 @@ struct CollectionItems {
   std::function<std::string(const std::string& key)> not_found;  // the 404 message
   Handler create;              // POST <path>: the service's own
   Handler update;              // PUT or PATCH <path>/{param}: a partial update, the service's own
+  // DELETE <path>/{param}: the service's own when given (e.g. to refuse deleting an item still in
+  // use), else the store's; false when there was no such item.
+  std::function<bool(const std::string& key)> remove;
+  std::string changes = "/changes";  // the path of the collection's change feed
 };
 
 // The routes of a collection, with the key checks (reads need the `read` scope, writes `write`):
 // POST <path> and PUT/PATCH <path>/{param} run the service's handlers; GET <path> (all, by key),
-// GET <path>/{param} and DELETE <path>/{param} are served from `store` here; GET /changes serves
-// its change feed. Keys are flag names. `writes`: options of the routes that take a body.
+// GET <path>/{param} and DELETE <path>/{param} are served from `store` here; GET <items.changes>
+// serves its change feed. Keys are flag names. `writes`: options of the routes that take a body.
 void add_collection_routes(Router& router, KeyValidator& keys, FeedStore& store, const std::string& path,
                            const std::string& param, CollectionItems items, RouteOptions writes = {});
 
@@ -86,10 +92,16 @@ class CollectionService : public App {
         keys_(settings.auth_url, settings.service_key) {
     add_readiness_check([this] { return store_->feed().ping() ? "" : "database unreachable"; });
     add_readiness_check(http_health_check("auth-service", settings.auth_url));
-    on_drain([this] { store_->feed().close(); });
   }
   void serve(const std::string& path, const std::string& param, CollectionItems items, RouteOptions writes = {}) {
-    add_collection_routes(router(), keys_, store_->feed(), path, param, std::move(items), writes);
+    serve(store_->feed(), path, param, std::move(items), writes);
+  }
+  // Another collection of the service, kept in its database by a store the service owns (and
+  // keeps until the App is destroyed), with its change feed at `items.changes`.
+  void serve(FeedStore& store, const std::string& path, const std::string& param, CollectionItems items,
+             RouteOptions writes = {}) {
+    on_drain([&store] { store.close(); });
+    add_collection_routes(router(), keys_, store, path, param, std::move(items), writes);
   }
 
  private:
