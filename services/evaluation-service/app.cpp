@@ -74,7 +74,8 @@ EvaluationService::EvaluationService(const Config& config) {
     auto full_state = [](FeedFollower& f, const char* key, std::function<json()> items) {
       return [&f, key, items] {
         FeedPosition at = f.position();  // before the items: the state is at least this new
-        return json{{"epoch", at.epoch}, {"version", at.version}, {"full", true}, {key, items()}, {"deleted", json::array()}};
+        return json{
+            {"epoch", at.epoch}, {"version", at.version}, {"full", true}, {key, items()}, {"deleted", json::array()}};
       };
     };
     shared_->start({{"flags", full_state(*flags_, "flags", [this] { return catalog_.export_flags(); })},

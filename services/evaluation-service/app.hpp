@@ -25,13 +25,13 @@ class EvaluationService : public App {
  public:
   struct Config {
     std::string flag_url, targeting_url, analytics_url, auth_url, service_key;
-    bool require_key = false;         // EVALUATE_REQUIRE_KEY (/evaluate and OFREP)
-    OfrepApi::Options ofrep;          // OFREP_BULK_EVENTS
-    unsigned key_check_threads = 2;   // KEY_CHECK_THREADS
-    SenderOptions events;             // EVENT_*
+    bool require_key = false;        // EVALUATE_REQUIRE_KEY (/evaluate and OFREP)
+    OfrepApi::Options ofrep;         // OFREP_BULK_EVENTS
+    unsigned key_check_threads = 2;  // KEY_CHECK_THREADS
+    SenderOptions events;            // EVENT_*
     std::chrono::milliseconds flush_on_stop{5000};
-    FeedOptions feeds;                // SYNC_*: wait and full resync (service and URL set per feed)
-    FetchOptions misses;              // MISS_CACHE_MS, MISS_FETCH_THREADS
+    FeedOptions feeds;                  // SYNC_*: wait and full resync (service and URL set per feed)
+    FetchOptions misses;                // MISS_CACHE_MS, MISS_FETCH_THREADS
     std::optional<RedisAddress> redis;  // REDIS_URL
     cloud::PipelineSettings pipeline;   // CLOUD_PROVIDER, AWS_*: where events go
     static Config from_env(Env& env, const ServiceSettings& service);

@@ -98,16 +98,20 @@ namespace {
 // its "deleted" names go. `read` makes a record from an item (and may throw: nothing changes).
 // Returns the lock it took, so that the caller publishes the change before anyone else's.
 template <class Record, class Read>
-[[nodiscard]] std::unique_lock<std::mutex> apply_reply(const json& reply, const char* items, const char* key, std::map<std::string, Record, std::less<>>& records,
-                 bool& synced, std::mutex& mutex, Read read) {
+[[nodiscard]] std::unique_lock<std::mutex> apply_reply(const json& reply, const char* items, const char* key,
+                                                       std::map<std::string, Record, std::less<>>& records,
+                                                       bool& synced, std::mutex& mutex, Read read) {
   std::map<std::string, Record, std::less<>> changed;
+  std::vector<std::string> unreadable, deleted;
   for (const auto& item : reply.at(items)) {
     auto name = item.at(key).template get<std::string>();
     std::optional<Record> record = read(item, name);
-    if (record) changed.insert_or_assign(std::move(name), std::move(*record));
+    if (record)
+      changed.insert_or_assign(std::move(name), std::move(*record));
+    else
+      unreadable.push_back(std::move(name));  // its previous version goes too
   }
   bool full = reply.at("full").get<bool>();
-  std::vector<std::string> deleted;
   for (const auto& name : reply.at("deleted")) deleted.push_back(name.get<std::string>());
   std::unique_lock lock(mutex);
   if (full) {
@@ -117,33 +121,40 @@ template <class Record, class Read>
     for (auto& [name, record] : changed) records.insert_or_assign(name, std::move(record));
   }
   for (const auto& name : deleted) records.erase(name);
+  for (const auto& name : unreadable) records.erase(name);
   return lock;
 }
 
 }  // namespace
 
 void Catalog::apply_flag_changes(const json& reply) {
-  auto lock = apply_reply(reply, "flags", "name", flags_, flags_synced_, mutex_,
-              [](const json& item, const std::string& name) { return std::optional(read_flag_record(item, name)); });
+  auto lock = apply_reply(
+      reply, "flags", "name", flags_, flags_synced_, mutex_,
+      [](const json& item, const std::string& name) { return std::optional(read_flag_record(item, name)); });
   publish();
 }
 
 void Catalog::apply_rule_changes(const json& reply) {
-  auto lock = apply_reply(reply, "rules", "flag_name", rules_, rules_synced_, mutex_,
-              [](const json& item, const std::string& name) { return std::optional(read_rule_record(item, name)); });
+  auto lock = apply_reply(
+      reply, "rules", "flag_name", rules_, rules_synced_, mutex_,
+      [](const json& item, const std::string& name) { return std::optional(read_rule_record(item, name)); });
   publish();
 }
 
 void Catalog::apply_segment_changes(const json& reply) {
-  auto lock = apply_reply(reply, "segments", "name", segments_, segments_synced_, mutex_,
-              [](const json& item, const std::string& name) -> std::optional<rules::Segment> {
-                std::string error;
-                auto segment = rules::parse_segment(item, error);
-                // Left out: in_segment on it does not hold, so nobody gets in through it.
-                if (!segment) log::error("unreadable segment: nobody is in it until it is fixed",
-                                         {{"segment", name}, {"error", error}});
-                return segment;
-              });
+  auto lock = apply_reply(
+      reply, "segments", "name", segments_, segments_synced_, mutex_,
+      [](const json& item, const std::string& name) -> std::optional<rules::Segment> {
+        // The segment itself; the record's other keys (created_at, ...) are not the model's.
+        json definition = {{"name", name}};
+        if (auto c = item.find("conditions"); c != item.end()) definition["conditions"] = *c;
+        std::string error;
+        auto segment = rules::parse_segment(definition, error);
+        // Left out: in_segment on it does not hold, so nobody gets in through it.
+        if (!segment)
+          log::error("unreadable segment: nobody is in it until it is fixed", {{"segment", name}, {"error", error}});
+        return segment;
+      });
   publish();
 }
 
@@ -205,7 +216,8 @@ json Catalog::export_rules() const {
   std::lock_guard lock(mutex_);
   json list = json::array();
   for (const auto& [name, r] : rules_)
-    list.push_back({{"flag_name", name}, {"is_enabled", r.enabled}, {"rules", r.raw ? *r.raw : rules::to_json(*r.targeting)}});
+    list.push_back(
+        {{"flag_name", name}, {"is_enabled", r.enabled}, {"rules", r.raw ? *r.raw : rules::to_json(*r.targeting)}});
   return list;
 }
 

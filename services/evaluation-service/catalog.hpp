@@ -39,8 +39,8 @@ FlagRecord read_flag_record(const nlohmann::json& record, const std::string& fla
 struct RuleRecord {
   bool enabled = false;
   std::optional<rules::Targeting> targeting;  // absent when unreadable
-  std::string problem;                         // why it could not be read
-  std::shared_ptr<const nlohmann::json> raw;   // the "rules" as received, when unreadable
+  std::string problem;                        // why it could not be read
+  std::shared_ptr<const nlohmann::json> raw;  // the "rules" as received, when unreadable
 };
 RuleRecord read_rule_record(const nlohmann::json& record, const std::string& flag);
 

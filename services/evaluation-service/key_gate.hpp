@@ -31,16 +31,17 @@ class KeyGate {
       }
       return work();
     }
-    return Deferred{[this, key = std::move(key), work = std::move(work), refuse = std::move(refuse)](Responder respond) {
-      checks_.post([this, key, work, refuse, respond] {
-        try {
-          require_scope(keys_->validate(key), Scope::evaluate);
-        } catch (const Error& e) {
-          return respond(refuse(e));
-        }
-        reply_with(respond, work());
-      });
-    }};
+    return Deferred{
+        [this, key = std::move(key), work = std::move(work), refuse = std::move(refuse)](Responder respond) {
+          checks_.post([this, key, work, refuse, respond] {
+            try {
+              require_scope(keys_->validate(key), Scope::evaluate);
+            } catch (const Error& e) {
+              return respond(refuse(e));
+            }
+            reply_with(respond, work());
+          });
+        }};
   }
 
   // Waits for the checks under way (shutdown, after the server stopped).

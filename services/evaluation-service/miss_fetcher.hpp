@@ -11,15 +11,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "toggle/core/worker_pool.hpp"
 #include "catalog.hpp"
+#include "toggle/core/worker_pool.hpp"
 
 namespace toggle::evaluation {
 
 struct Lookup {
   enum class Status { found, not_found, unavailable } status = Status::unavailable;
-  FlagEntry flag;        // when found: as the catalog would hold it
-  std::string problem;   // when unavailable, or found but its rule could not be fetched
+  FlagEntry flag;       // when found: as the catalog would hold it
+  std::string problem;  // when unavailable, or found but its rule could not be fetched
   bool degraded() const { return !problem.empty(); }
 };
 

@@ -105,7 +105,7 @@ ReadContext read_context(const Request& req) {
   auto it = body.is_object() ? body.find("context") : body.end();
   if (!body.is_object() || it == body.end() || !it->is_object()) {
     out.error = ErrorCode::invalid_context;
-    out.details = !body.is_object() ? "request body must be a JSON object {\"context\": {...}}"
+    out.details = !body.is_object()  ? "request body must be a JSON object {\"context\": {...}}"
                   : it == body.end() ? "context: required (an object, e.g. {\"targetingKey\": \"user-1\"})"
                                      : "context: must be an object";
     return out;
@@ -130,8 +130,7 @@ std::string event_user(const rules::Context& context) {
 // flags and the context, so an unchanged answer keeps its ETag (on every replica of one build).
 std::string etag_of(std::string_view body) {
   char text[24];
-  std::snprintf(text, sizeof text, "\"%016llx\"",
-                static_cast<unsigned long long>(std::hash<std::string_view>{}(body)));
+  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(std::hash<std::string_view>{}(body)));
   return text;
 }
 
@@ -162,8 +161,10 @@ OfrepApi::OfrepApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, 
 
 void OfrepApi::add_routes(Router& router) {
   RouteOptions o{.blocking = false, .body_limit = kMaxOfrepBodyBytes, .cors = true};
-  router.post("/ofrep/v1/evaluate/flags/{key}", [this](Request& req) { return evaluate_flag(req); }, o);
-  router.post("/ofrep/v1/evaluate/flags", [this](Request& req) { return evaluate_flags(req); }, o);
+  router.post(
+      "/ofrep/v1/evaluate/flags/{key}", [this](Request& req) { return evaluate_flag(req); }, o);
+  router.post(
+      "/ofrep/v1/evaluate/flags", [this](Request& req) { return evaluate_flags(req); }, o);
 }
 
 Reply OfrepApi::evaluate_flag(Request& req) {
@@ -172,11 +173,14 @@ Reply OfrepApi::evaluate_flag(Request& req) {
   std::optional<std::string> name;
   try {
     key = req.path_param("key");
-    name = checked_flag_name(key);
-  } catch (const Error&) {
+  } catch (const Error&) {  // bad %-encoding
     for (const auto& [n, v] : req.params)
       if (n == "key") key = v;
-    if (!is_valid_utf8(key)) key = "(not shown)";
+  }
+  if (!is_valid_utf8(key)) key = "(not shown)";
+  try {
+    name = checked_flag_name(key);
+  } catch (const Error&) {  // no such flag can exist: answered FLAG_NOT_FOUND once the body is read
   }
   std::string api_key;
   if (keys_.required()) {  // the key first, as /evaluate
@@ -199,7 +203,8 @@ Reply OfrepApi::decide(const std::string& key, const rules::Context& context) {
   }
   if (auto lookup = fetcher_.recent(key)) return answer(*lookup, key, context);
   return Deferred{[this, key, context = std::make_shared<const rules::Context>(context)](Responder respond) {
-    fetcher_.fetch(key, [this, key, context, respond](const Lookup& lookup) { respond(answer(lookup, key, *context)); });
+    fetcher_.fetch(key,
+                   [this, key, context, respond](const Lookup& lookup) { respond(answer(lookup, key, *context)); });
   }};
 }
 
