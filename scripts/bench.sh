@@ -65,11 +65,11 @@ echo "== evaluator micro-benchmarks" >&2
 micro=$("$bin/evaluator_bench" --benchmark_min_time=0.5 2>/dev/null)
 ns() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$micro"; }
 
-# wrk: prints "rps p50_ms p99_ms non2xx"; the script is bench/evaluate.lua unless a 4th argument names one
+# wrk: prints "rps p50_ms p99_ms non2xx"
 run_wrk() {
-  local target=$1 conns=$2 secs=$3 script=${4:-bench/evaluate.lua}
+  local target=$1 conns=$2 secs=$3
   local out
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$script" "$target" 2>&1)
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/evaluate.lua "$target" 2>&1)
   local rps p50 p99 bad
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
@@ -98,13 +98,13 @@ for conns in 64 256; do
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# OFREP single flag (bench/ofrep.lua), interleaved with /evaluate at 64 connections: its ratio to
+# OFREP single flag (BENCH_OFREP=1), interleaved with /evaluate at 64 connections: its ratio to
 # /evaluate is taken from these rounds only.
 echo "== wrk, 64 connections (/evaluate and OFREP single flag interleaved)" >&2
 ofrep_runs=() eval_ofrep_runs=()
 for round in 1 2; do
   eval_ofrep_runs+=("$(run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")")
-  ofrep_runs+=("$(run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH" bench/ofrep.lua)")
+  ofrep_runs+=("$(BENCH_OFREP=1 run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")")
 done
 ofrep_rps=$(printf '%s\n' "${ofrep_runs[@]}" | awk '{ print $1 }' | mean)
 eval_ofrep_rps=$(printf '%s\n' "${eval_ofrep_runs[@]}" | awk '{ print $1 }' | mean)
