@@ -48,12 +48,27 @@ void FlagDirectory::apply(const json& reply) {
     for (const auto& name : gone) flags_.erase(name);
   }
   if (full) {
-    std::lock_guard lock(mutex_);
-    for (const auto& rule : rules_.list())
-      if (!flags_.count(rule.flag_name)) gone.push_back(rule.flag_name);
+    std::vector<std::string> absent;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& rule : rules_.list())
+        if (!flags_.count(rule.flag_name)) absent.push_back(rule.flag_name);
+    }
+    // The full set may predate a flag created since, and a rule written for it after a direct
+    // look-up (require_flag): a rule goes only when flag-service says now that its flag is gone.
+    for (auto& name : absent)
+      if (lookup(name).status == 404) gone.push_back(std::move(name));
   }
   for (const auto& name : gone)
     if (rules_.remove(name)) log::info("rule deleted with its flag", {{"flag", name}});
+}
+
+ClientResponse FlagDirectory::lookup(const std::string& flag_name) const {
+  return HttpClient().send({"GET",
+                            options_.base_url + "/flags/" + flag_name,
+                            {{"Authorization", "Bearer " + options_.api_key}},
+                            "",
+                            std::chrono::milliseconds(2000)});
 }
 
 rules::FlagVariants FlagDirectory::require_flag(const std::string& flag_name, bool ask_flag_service) {
@@ -61,11 +76,7 @@ rules::FlagVariants FlagDirectory::require_flag(const std::string& flag_name, bo
     std::lock_guard lock(mutex_);
     if (auto it = flags_.find(flag_name); it != flags_.end()) return it->second;
   }
-  auto res = HttpClient().send({"GET",
-                                options_.base_url + "/flags/" + flag_name,
-                                {{"Authorization", "Bearer " + options_.api_key}},
-                                "",
-                                std::chrono::milliseconds(2000)});
+  auto res = lookup(flag_name);
   if (res.status == 200) return flag_variants_of(json::parse(res.body, nullptr, false));
   if (res.status == 404)
     throw Error::not_found("flag_not_found", "flag '" + flag_name + "' does not exist: create it in flag-service first");

@@ -3,7 +3,8 @@
 // otherwise) and serves only variants it has, and a flag's rule goes when the flag is deleted --
 // a flag re-created under the same name starts without targeting.
 // A deletion missed while either service was down is caught by the next full resync (at start,
-// and every SYNC_FULL_RESYNC_MS): rules of flags absent from the full set are deleted then.
+// and every SYNC_FULL_RESYNC_MS): rules of flags absent from the full set, and which flag-service
+// then answers 404 for, are deleted.
 #pragma once
 
 #include <map>
@@ -40,6 +41,7 @@ class FlagDirectory {
 
  private:
   void apply(const nlohmann::json& reply);
+  ClientResponse lookup(const std::string& flag_name) const;  // GET /flags/{name} of flag-service
 
   FeedOptions options_;
   RuleStore& rules_;

@@ -11,18 +11,17 @@ constexpr const char* kPostgresColumns = "flag_name VARCHAR(100) UNIQUE NOT NULL
 
 constexpr const char* kColumns = "id, flag_name, is_enabled, rules, created_at, updated_at, version";
 
-// PostgreSQL's JSONB prints its own way (spaces, its key order), and a seed's rows may be any
-// JSON: rules are brought back to canonical text (SQLite keeps the canonical text the API wrote).
-std::string canonical_rules(const std::string& text) {
-  json parsed = json::parse(text, nullptr, false);
-  return parsed.is_discarded() ? text : parsed.dump();
-}
-
 TargetingRule from_row(const sql::Row& r) {
-  return {r.integer(0), r.text(1), r.boolean(2), canonical_rules(r.text(3)), r.text(4), r.text(5), r.integer(6)};
+  return {r.integer(0), r.text(1), r.boolean(2), canonical_json(r.text(3)), r.text(4), r.text(5), r.integer(6)};
 }
 
 }  // namespace
+
+// A seed's rows may be any JSON: rules are brought back to canonical text too.
+std::string canonical_json(const std::string& text) {
+  json parsed = json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? text : parsed.dump();
+}
 
 json to_json(const TargetingRule& r) {
   return {{"id", r.id},

@@ -1,6 +1,6 @@
 // Targeting rules at rest, one per flag name, in a FeedStore (ItemStore): every write is versioned and
 // published to the change feed that evaluation-service follows. `rules` is the canonical JSON
-// text of a rule that passed toggle::rules::parse_rule.
+// text (toggle::rules::to_json) of a legacy rule or an array of rules that passed validation.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -20,6 +20,10 @@ struct TargetingRule {
   std::string created_at, updated_at;
   std::int64_t version = 0;
 };
+
+// JSON text read from a JSON column, as the API wrote it: PostgreSQL's JSONB prints its own way
+// (spaces, its key order); SQLite keeps the text. Text that is not JSON is returned as it is.
+std::string canonical_json(const std::string& text);
 
 // The rule as the API and the change feed send it: {"id","flag_name","is_enabled","rules",
 // "created_at","updated_at"}.

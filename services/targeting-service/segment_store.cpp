@@ -1,5 +1,6 @@
 #include "segment_store.hpp"
 
+#include "rule_store.hpp"
 #include "toggle/core/json.hpp"
 
 namespace toggle::targeting {
@@ -10,14 +11,8 @@ constexpr const char* kPostgresColumns = "name VARCHAR(100) UNIQUE NOT NULL, con
 
 constexpr const char* kColumns = "id, name, conditions, created_at, updated_at, version";
 
-// PostgreSQL's JSONB prints its own way (spaces): brought back to the canonical text the API wrote.
-std::string canonical_conditions(const std::string& text) {
-  json parsed = json::parse(text, nullptr, false);
-  return parsed.is_discarded() ? text : parsed.dump();
-}
-
 SegmentRecord from_row(const sql::Row& r) {
-  return {r.integer(0), r.text(1), canonical_conditions(r.text(2)), r.text(3), r.text(4), r.integer(5)};
+  return {r.integer(0), r.text(1), canonical_json(r.text(2)), r.text(3), r.text(4), r.integer(5)};
 }
 
 }  // namespace
