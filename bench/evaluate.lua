@@ -1,5 +1,7 @@
 -- wrk: GET /evaluate for bench-flag with a different user id on every request.
 -- BENCH_DELAY_MS (optional) paces each connection, for runs below the maximum rate.
+-- BENCH_OFREP=1: the OFREP twin, POST /ofrep/v1/evaluate/flags/bench-flag with that user id as
+-- the context's targetingKey.
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -8,10 +10,17 @@ end
 
 local counter = 0
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local ofrep = os.getenv("BENCH_OFREP") == "1"
+local json_headers = { ["Content-Type"] = "application/json" }
 
 function request()
   counter = counter + 1
-  return wrk.format("GET", "/evaluate?flag_name=bench-flag&user_id=user-" .. id .. "-" .. counter)
+  local user = "user-" .. id .. "-" .. counter
+  if ofrep then
+    return wrk.format("POST", "/ofrep/v1/evaluate/flags/bench-flag", json_headers,
+                      '{"context":{"targetingKey":"' .. user .. '"}}')
+  end
+  return wrk.format("GET", "/evaluate?flag_name=bench-flag&user_id=" .. user)
 end
 
 if pause > 0 then

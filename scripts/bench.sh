@@ -10,7 +10,7 @@
 #                              and dynalite, single-threaded Node.js) store far less than evaluation
 #                              serves, so that run is paced to what they keep up with
 #   BENCH_DRAIN_MAX=600        seconds to wait for a pipeline to store what was served
-# About 8 minutes in all on 2 cores.
+# About 9 minutes in all on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BENCH_BUILD_DIR:-build-release}
@@ -100,6 +100,19 @@ for conns in 64 256; do
   done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# OFREP single flag (BENCH_OFREP=1), interleaved with /evaluate at 64 connections: its ratio to
+# /evaluate is taken from these rounds only.
+echo "== wrk, 64 connections (/evaluate and OFREP single flag interleaved)" >&2
+ofrep_runs=() eval_ofrep_runs=()
+for round in 1 2; do
+  eval_ofrep_runs+=("$(run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")")
+  ofrep_runs+=("$(BENCH_OFREP=1 run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")")
+done
+ofrep_rps=$(printf '%s\n' "${ofrep_runs[@]}" | awk '{ print $1 }' | mean)
+eval_ofrep_rps=$(printf '%s\n' "${eval_ofrep_runs[@]}" | awk '{ print $1 }' | mean)
+ofrep_p99=$(printf '%s\n' "${ofrep_runs[@]}" | awk '{ s += $3 } END { printf "%.3f", s / NR }')
+ofrep_bad=$(printf '%s\n' "${ofrep_runs[@]}" | awk '{ s += $4 } END { print s }')
 
 # Paced runs at half the maximum evaluation rate: each connection waits BENCH_DELAY_MS between
 # requests, so rate ≈ connections × 1000 / (delay + latency).
@@ -258,6 +271,10 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | /evaluate, 256 conns                         | $(printf '%9s req/s' "${rps[eval256]}") |              |
 | evaluate ÷ ceiling, 256 conns                | $(printf '%15s' "$(ratio "${rps[eval256]}" "${rps[ceil256]}")") |              |
 | /evaluate p50 / p99, 256 conns (max rate)    | $(printf '%6s / %6s ms' "${p50[eval256]}" "${p99[eval256]}") |              |
+| OFREP single flag, 64 conns (non-2xx)        | $(printf '%9s req/s (%s)' "$ofrep_rps" "$ofrep_bad") |              |
+| OFREP ÷ /evaluate, 64 conns (same rounds)    | $(printf '%s / %s = %s' "$ofrep_rps" "$eval_ofrep_rps" "$(ratio "$ofrep_rps" "$eval_ofrep_rps")") | ≥ 0.80       |
+| OFREP single flag p99, 64 conns (max rate)   | $(printf '%9s ms' "$ofrep_p99") |              |
+| OFREP bulk, 100 flags: parse, resolve, write | $(printf '%8s ns/op' "$(ns BM_BulkRequest100Flags)") | ≤ 50,000 ns  |
 | ceiling at the same pace ($ceil_half_rps req/s): p50 / p99 | $(printf '%6s / %6s ms' "$ceil_half_p50" "$ceil_half_p99") |              |
 | /evaluate at half max ($half_rps req/s): p50 / p99 | $(printf '%6s / %6s ms' "$half_p50" "$half_p99") | p99 ≤ 1 ms   |
 | pipeline: evaluations/s over ${PIPELINE_SECONDS} s          | $(printf '%9s' "$pipe_rps")        |              |

@@ -15,6 +15,7 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
   c.auth_url = auth_service_url(env);
   c.service_key = service_api_key(env);
   c.require_key = env.boolean("EVALUATE_REQUIRE_KEY", false);
+  c.ofrep.bulk_events = env.boolean("OFREP_BULK_EVENTS", false);
   c.key_check_threads = static_cast<unsigned>(env.integer("KEY_CHECK_THREADS", 2, 1, 64));
   c.events.spool_dir = service.data_dir + "/evaluation-spool";
   c.events.capacity = static_cast<std::size_t>(env.integer("EVENT_BUFFER_CAPACITY", 100000, 1000, 10000000));
@@ -59,21 +60,30 @@ EvaluationService::EvaluationService(const Config& config) {
   rules_ = std::make_unique<FeedFollower>(
       feed("targeting-service", config.targeting_url),
       [this](const json& reply) { catalog_.apply_rule_changes(reply); }, share("rules"));
+  // Segments: targeting-service's second feed, GET /segments/changes.
+  segments_ = std::make_unique<FeedFollower>(
+      feed("targeting-service (segments)", config.targeting_url + "/segments"),
+      [this](const json& reply) { catalog_.apply_segment_changes(reply); }, share("segments"));
+  std::map<std::string, FeedFollower*> followers = {
+      {"flags", flags_.get()}, {"rules", rules_.get()}, {"segments", segments_.get()}};
   if (shared_) {
     // Warm start: the state another replica stored, before the change feeds answer.
-    for (auto [name, follower] : {std::pair{"flags", flags_.get()}, std::pair{"rules", rules_.get()}})
+    for (auto [name, follower] : followers)
       if (auto state = shared_->load(name)) follower->accept({}, *state);
     if (catalog_.complete()) log::info("warmed from redis", {{"flags", catalog_.size()}});
     auto full_state = [](FeedFollower& f, const char* key, std::function<json()> items) {
       return [&f, key, items] {
         FeedPosition at = f.position();  // before the items: the state is at least this new
-        return json{{"epoch", at.epoch}, {"version", at.version}, {"full", true}, {key, items()}, {"deleted", json::array()}};
+        return json{
+            {"epoch", at.epoch}, {"version", at.version}, {"full", true}, {key, items()}, {"deleted", json::array()}};
       };
     };
     shared_->start({{"flags", full_state(*flags_, "flags", [this] { return catalog_.export_flags(); })},
-                    {"rules", full_state(*rules_, "rules", [this] { return catalog_.export_rules(); })}},
-                   [this](const std::string& feed, const FeedPosition& base, const json& reply) {
-                     (feed == "flags" ? *flags_ : *rules_).accept(base, reply);
+                    {"rules", full_state(*rules_, "rules", [this] { return catalog_.export_rules(); })},
+                    {"segments", full_state(*segments_, "segments", [this] { return catalog_.export_segments(); })}},
+                   [followers](const std::string& feed, const FeedPosition& base, const json& reply) {
+                     // A feed this version does not know (a newer replica's) is ignored.
+                     if (auto it = followers.find(feed); it != followers.end()) it->second->accept(base, reply);
                    });
   }
   fetcher_ = std::make_unique<MissFetcher>(config.misses);
@@ -85,16 +95,21 @@ EvaluationService::EvaluationService(const Config& config) {
                          ? std::make_unique<HttpEventPublisher>(config.analytics_url, config.service_key)
                          : cloud::make_event_publisher(config.pipeline));
   if (config.require_key) keys_ = std::make_unique<KeyValidator>(config.auth_url, config.service_key);
-  api_ = std::make_unique<EvaluateApi>(catalog_, *fetcher_, *events_, keys_.get(), config.key_check_threads);
+  key_gate_ = std::make_unique<KeyGate>(keys_.get(), config.key_check_threads);
+  api_ = std::make_unique<EvaluateApi>(catalog_, *fetcher_, *events_, *key_gate_);
   api_->add_routes(router());
+  ofrep_ = std::make_unique<OfrepApi>(catalog_, *fetcher_, *events_, *key_gate_, config.ofrep);
+  ofrep_->add_routes(router());
 
   add_readiness_check([this] {
-    return catalog_.complete() ? "" : "flags and rules not loaded yet from flag-service and targeting-service";
+    return catalog_.complete() ? ""
+                               : "flags, rules and segments not loaded yet from flag-service and targeting-service";
   });
   add_readiness_check([this] { return events_->publisher().readiness(); });
   events_->start();
   flags_->start();
   rules_->start();
+  segments_->start();
   // After the server stops, in reverse order of these lines: the work still under way for requests
   // (key checks, lookups: their callbacks use the API, the catalog and the sender), the feeds and
   // Redis, then a last delivery of the events.
@@ -102,10 +117,11 @@ EvaluationService::EvaluationService(const Config& config) {
   on_stop([this] {
     flags_->stop();
     rules_->stop();
+    segments_->stop();
     if (shared_) shared_->stop();
   });
   on_stop([this] {
-    api_->stop();
+    key_gate_->stop();
     fetcher_->stop();
   });
 }

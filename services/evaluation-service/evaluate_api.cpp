@@ -6,9 +6,8 @@
 
 namespace toggle::evaluation {
 
-EvaluateApi::EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyValidator* keys,
-                         unsigned key_check_threads)
-    : catalog_(catalog), fetcher_(fetcher), events_(events), keys_(keys), key_checks_(key_check_threads) {}
+EvaluateApi::EvaluateApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, KeyGate& keys)
+    : catalog_(catalog), fetcher_(fetcher), events_(events), keys_(keys) {}
 
 void EvaluateApi::add_routes(Router& router) {
   router.get("/evaluate", [this](Request& req) { return evaluate(req); }, {.blocking = false, .cors = true});
@@ -16,7 +15,7 @@ void EvaluateApi::add_routes(Router& router) {
 
 Reply EvaluateApi::evaluate(Request& req) {
   std::string key;
-  if (keys_) {  // the key first: a caller without one learns that before anything else
+  if (keys_.required()) {  // the key first: a caller without one learns that before anything else
     key = api_key_of(req);
     if (key.empty()) throw_missing_key();
   }
@@ -26,29 +25,16 @@ Reply EvaluateApi::evaluate(Request& req) {
     throw Error::invalid("missing_parameter", "user_id and flag_name are required query parameters");
   std::string flag = checked_flag_name(std::move(*flag_name));
   std::string user = checked_user_id(std::move(*user_id));
-  if (!keys_) return decide(std::move(flag), std::move(user));
-
-  if (auto check = keys_->cached(key)) {
-    require_scope(*check, Scope::evaluate);
-    return decide(std::move(flag), std::move(user));
-  }
-  // First sight of this key: ask auth-service off the I/O thread.
-  return Deferred{[this, key, flag = std::move(flag), user = std::move(user)](Responder respond) {
-    key_checks_.post([this, key, flag, user, respond] {
-      try {
-        require_scope(keys_->validate(key), Scope::evaluate);
-      } catch (const Error& e) {
-        return respond(error_response(e));
-      }
-      reply_with(respond, decide(flag, user));
-    });
-  }};
+  if (!keys_.required()) return decide(std::move(flag), std::move(user));
+  return keys_.admit(
+      std::move(key), [this, flag = std::move(flag), user = std::move(user)] { return decide(flag, user); },
+      [](const Error& e) { return error_response(e); });
 }
 
 Reply EvaluateApi::decide(std::string flag_name, std::string user_id) {
   if (catalog_.complete()) {
     const Snapshot* snapshot = catalog_.snapshot();
-    if (auto it = snapshot->find(flag_name); it != snapshot->end()) return answer(it->second, user_id);
+    if (const FlagEntry* entry = snapshot->find(flag_name)) return answer(*entry, snapshot->segments, user_id);
   }
   if (auto lookup = fetcher_.recent(flag_name)) return answer(*lookup, flag_name, user_id);
   return Deferred{[this, flag = std::move(flag_name), user = std::move(user_id)](Responder respond) {
@@ -59,9 +45,10 @@ Reply EvaluateApi::decide(std::string flag_name, std::string user_id) {
 Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name, std::string_view user_id) {
   switch (lookup.status) {
     case Lookup::Status::found:
-      return answer(lookup.flag, user_id);
+      return answer(lookup.flag, catalog_.snapshot()->segments, user_id);
     case Lookup::Status::not_found:
-      return answer(rules::FlagDefinition{flag_name, false, std::nullopt}, user_id);
+      events_.emit({crypto::uuid_v7(), std::string(user_id), flag_name, false, iso8601_now()});
+      return reply(flag_name, user_id, false);
     case Lookup::Status::unavailable:
       break;
   }
@@ -69,13 +56,22 @@ Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name,
                         "flag '" + flag_name + "' is not known here yet and cannot be fetched: " + lookup.problem);
 }
 
-Response EvaluateApi::answer(const rules::FlagDefinition& flag, std::string_view user_id) {
-  bool result = rules::evaluate(flag, user_id);
-  events_.emit({crypto::uuid_v7(), std::string(user_id), flag.name, result, iso8601_now()});
+Response EvaluateApi::answer(const FlagEntry& flag, const rules::SegmentSet& segments, std::string_view user_id) {
+  UserAnswer a = answer_for_user(flag, segments, user_id);
+  Event event{crypto::uuid_v7(), std::string(user_id), flag.flag.name, a.result, iso8601_now()};
+  if (a.resolved) {
+    if (a.resolution.variant) event.variant = a.resolution.variant->name;
+    event.reason = rules::to_string(a.resolution.reason);
+  }
+  events_.emit(std::move(event));
+  return reply(flag.flag.name, user_id, a.result);
+}
+
+Response EvaluateApi::reply(const std::string& flag_name, std::string_view user_id, bool result) {
   Response r;
-  r.body.reserve(48 + flag.name.size() + user_id.size());
+  r.body.reserve(48 + flag_name.size() + user_id.size());
   r.body = "{\"flag_name\":";
-  append_json_string(r.body, flag.name);
+  append_json_string(r.body, flag_name);
   r.body += ",\"user_id\":";
   append_json_string(r.body, user_id);
   r.body += result ? ",\"result\":true}" : ",\"result\":false}";

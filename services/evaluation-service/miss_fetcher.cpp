@@ -53,18 +53,19 @@ Lookup MissFetcher::lookup(const std::string& flag_name) const {
   try {
     if (flag.status != 200)
       throw std::runtime_error("flag-service: " + (flag.status ? "HTTP " + std::to_string(flag.status) : flag.error));
-    json f = json::parse(flag.body);
-    out.flag = {flag_name, f.at("is_enabled").get<bool>(), std::nullopt};
+    FlagRecord record = read_flag_record(json::parse(flag.body), flag_name);
     if (rule.status == 200) {
-      json r = json::parse(rule.body);
-      std::string error;
-      auto parsed = rules::parse_rule(r.at("rules"), error);
-      if (!parsed) throw std::runtime_error("targeting-service sent an invalid rule: " + error);
-      if (r.at("is_enabled").get<bool>()) out.flag.rule = *parsed;
-    } else if (rule.status != 404 && out.flag.enabled) {
-      // Fail closed: a rule we cannot read must not turn the flag on for everyone.
-      out.flag.rule = rules::percentage_rule(0);
+      RuleRecord r = read_rule_record(json::parse(rule.body), flag_name);
+      out.flag = make_entry(flag_name, record, &r);
+    } else if (rule.status == 404 || !record.enabled) {
+      out.flag = make_entry(flag_name, record, nullptr);
+    } else {
+      // Fail closed: a rule we cannot fetch must not turn the flag on for everyone.
       out.problem = "targeting-service: " + (rule.status ? "HTTP " + std::to_string(rule.status) : rule.error);
+      out.flag = make_entry(flag_name, record, nullptr);
+      if (out.flag.legacy) out.flag.legacy->rule = rules::percentage_rule(0);
+      out.flag.error = rules::ErrorCode::general;
+      out.flag.error_details = "the flag's targeting rules cannot be fetched now: " + out.problem;
       log::warn("rule unreadable: flag evaluates to false", {{"flag", flag_name}, {"problem", out.problem}});
     }
     out.status = Lookup::Status::found;

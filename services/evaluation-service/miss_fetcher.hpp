@@ -11,15 +11,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "catalog.hpp"
 #include "toggle/core/worker_pool.hpp"
-#include "toggle/rules/rules.hpp"
 
 namespace toggle::evaluation {
 
 struct Lookup {
   enum class Status { found, not_found, unavailable } status = Status::unavailable;
-  rules::FlagDefinition flag;  // when found
-  std::string problem;         // when unavailable, or found but its rule could not be read
+  FlagEntry flag;       // when found: as the catalog would hold it
+  std::string problem;  // when unavailable, or found but its rule could not be fetched
   bool degraded() const { return !problem.empty(); }
 };
 

@@ -1,6 +1,6 @@
 // Redis, when REDIS_URL is set: what evaluation replicas share.
-//  - The latest state of each feed (flags, rules) is stored, so a new replica warms from it and
-//    can answer before flag- and targeting-service do (or while they are down).
+//  - The latest state of each feed (flags, rules, segments) is stored, so a new replica warms from
+//    it and can answer before flag- and targeting-service do (or while they are down).
 //  - Every change a replica receives is published to the others, which apply it if it moves them
 //    forward (FeedFollower::accept), alongside their own change-feed polls.
 // Redis being slow or down never touches the request path: all of it runs on two background
@@ -31,7 +31,7 @@ class SharedCache {
   SharedCache(RedisAddress address, std::string prefix = "togglemaster:evaluation");
   ~SharedCache();
 
-  // The stored full state of `feed` ("flags" or "rules"), if Redis has one and answers.
+  // The stored full state of `feed` ("flags", "rules" or "segments"), if Redis has one and answers.
   std::optional<nlohmann::json> load(const std::string& feed);
   // Starts the background threads; `exports` gives each feed's current state.
   void start(std::map<std::string, Export> exports, OnChange on_change);

@@ -98,6 +98,41 @@ TEST_F(ReplicasTest, ANewReplicaWarmsFromRedisWhileFlagAndTargetingServicesAreDo
   EXPECT_EQ(evaluate("evaluation-3", "warm", "bob"), false);
 }
 
+// Segments are shared like flags and rules: a new replica warms with them, and OFREP answers
+// through a rule that names one.
+TEST_F(ReplicasTest, ANewReplicaWarmsWithTheSegments) {
+  ASSERT_EQ(
+      platform
+          .send("POST", "targeting-service", "/segments",
+                R"({"name":"staff","conditions":[{"attribute":"email","operator":"ends_with","value":"@acme.com"}]})")
+          .status,
+      201);
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"internal","is_enabled":true})").status, 201);
+  ASSERT_EQ(platform
+                .send("POST", "targeting-service", "/rules",
+                      R"({"flag_name":"internal","rules":[{"name":"staff only",)"
+                      R"("conditions":[{"operator":"in_segment","values":["staff"]}],"serve":{"variant":"on"}}]})")
+                .status,
+            201);
+  // Staff are matched by the rule (TARGETING_MATCH), the others get the default (DEFAULT).
+  auto ofrep = [&](const std::string& replica, const std::string& email) {
+    auto r = platform.send("POST", replica, "/ofrep/v1/evaluate/flags/internal",
+                           json{{"context", {{"targetingKey", "u"}, {"email", email}}}}.dump());
+    return r.status == 200 ? json::parse(r.body).value("reason", "") : "HTTP " + std::to_string(r.status);
+  };
+  ASSERT_TRUE(eventually([&] { return ofrep("evaluation-2", "ann@acme.com") == "TARGETING_MATCH"; }));
+  platform.kill("flag-service");
+  platform.kill("targeting-service");
+  EXPECT_TRUE(eventually([&] {
+    platform.start("evaluation-3");
+    bool ok = platform.get("evaluation-3", "/ready", "").status == 200 &&
+              ofrep("evaluation-3", "ann@acme.com") == "TARGETING_MATCH";
+    if (!ok) platform.stop("evaluation-3");
+    return ok;
+  })) << ofrep("evaluation-3", "ann@acme.com");
+  EXPECT_EQ(ofrep("evaluation-3", "bob@example.com"), "DEFAULT");
+}
+
 TEST_F(ReplicasTest, EvaluationAnswersThroughoutWhileRedisStopsAndStarts) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"steady","is_enabled":true})").status, 201);
   ASSERT_TRUE(every_replica_says("steady", "u", true));

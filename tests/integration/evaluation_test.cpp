@@ -35,24 +35,28 @@ json rule_reply(bool full, std::vector<RuleEntry> rules, std::vector<std::string
   return {{"epoch", "e"}, {"version", 1}, {"full", full}, {"rules", list}, {"deleted", deleted}};
 }
 
-// A copy of the catalog's snapshot, read on a fresh thread (snapshot() caches per thread).
-Snapshot snapshot_of(const Catalog& catalog) {
-  Snapshot copy;
-  std::thread([&] { copy = *catalog.snapshot(); }).join();
-  return copy;
-}
+// The catalog's current snapshot.
+std::shared_ptr<const Snapshot> snapshot_of(const Catalog& catalog) { return catalog.current(); }
 
-// What the hot path would answer from this snapshot; nullopt when the flag is not in it.
-std::optional<bool> decide(const Snapshot& s, const std::string& flag, const std::string& user) {
-  auto it = s.find(flag);
-  if (it == s.end()) return std::nullopt;
-  return toggle::rules::evaluate(it->second, user);
+// What /evaluate would answer from this snapshot; nullopt when the flag is not in it.
+std::optional<bool> decide(const std::shared_ptr<const Snapshot>& s, const std::string& flag, const std::string& user) {
+  const auto* entry = s->find(flag);
+  if (!entry) return std::nullopt;
+  return toggle::evaluation::answer_for_user(*entry, s->segments, user).result;
+}
+// /evaluate's answer for a looked-up flag.
+bool decide(const Lookup& lookup, const std::string& user) {
+  return toggle::evaluation::answer_for_user(lookup.flag, toggle::rules::SegmentSet(), user).result;
 }
 
 const json kPercent0 = {{"type", "PERCENTAGE"}, {"value", 0}};
 const json kPercent100 = {{"type", "PERCENTAGE"}, {"value", 100}};
 
-TEST(CatalogTest, IsCompleteOnlyAfterBothFullReplies) {
+json segment_reply(bool full, std::vector<json> segments, std::vector<std::string> deleted = {}) {
+  return {{"epoch", "e"}, {"version", 1}, {"full", full}, {"segments", segments}, {"deleted", deleted}};
+}
+
+TEST(CatalogTest, IsCompleteOnlyAfterTheThreeFullReplies) {
   Catalog catalog;
   EXPECT_FALSE(catalog.complete());
   catalog.apply_flag_changes(flag_reply(true, {{"a", true}}));
@@ -61,6 +65,10 @@ TEST(CatalogTest, IsCompleteOnlyAfterBothFullReplies) {
   catalog.apply_rule_changes(rule_reply(false, {}));
   EXPECT_FALSE(catalog.complete()) << "a delta is not a sync";
   catalog.apply_rule_changes(rule_reply(true, {}));
+  EXPECT_FALSE(catalog.complete()) << "segments not synced yet";
+  catalog.apply_segment_changes(segment_reply(false, {}));
+  EXPECT_FALSE(catalog.complete()) << "a delta is not a sync";
+  catalog.apply_segment_changes(segment_reply(true, {}));
   EXPECT_TRUE(catalog.complete());
 }
 
@@ -70,7 +78,7 @@ TEST(CatalogTest, FullRepliesReplaceAndDeltasMerge) {
   catalog.apply_rule_changes(
       rule_reply(true, {{"a", kPercent0}, {"c", json{{"type", "USER_LIST"}, {"values", json::array({"u1"})}}}}));
   auto s = snapshot_of(catalog);
-  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s->size(), 3u);
   EXPECT_EQ(decide(s, "a", "u1"), false) << "0 %";
   EXPECT_EQ(decide(s, "b", "u1"), false) << "disabled";
   EXPECT_EQ(decide(s, "c", "u1"), true);
@@ -99,7 +107,7 @@ TEST(CatalogTest, FullRepliesReplaceAndDeltasMerge) {
   // A full reply replaces everything.
   catalog.apply_flag_changes(flag_reply(true, {{"d", true}}));
   s = snapshot_of(catalog);
-  EXPECT_EQ(s.size(), 1u);
+  EXPECT_EQ(s->size(), 1u);
   EXPECT_EQ(decide(s, "b", "u1"), std::nullopt);
   EXPECT_EQ(decide(s, "d", "u1"), true);
   catalog.apply_rule_changes(rule_reply(true, {{"d", kPercent0}}));
@@ -130,7 +138,7 @@ TEST(CatalogTest, AMalformedReplyChangesNothing) {
       json{{"full", true}, {"flags", json::array({{{"name", "x"}}})}, {"deleted", json::array()}}));
   EXPECT_ANY_THROW(catalog.apply_rule_changes(json{{"full", false}, {"rules", 5}, {"deleted", json::array()}}));
   auto s = snapshot_of(catalog);
-  EXPECT_EQ(s.size(), 1u);
+  EXPECT_EQ(s->size(), 1u);
   EXPECT_EQ(decide(s, "a", "u"), true);
 }
 
@@ -151,6 +159,7 @@ TEST(CatalogTest, AppliesTheRealFeedsReplies) {
   Catalog catalog;
   catalog.apply_flag_changes(body_of(call("GET", flags.url() + "/changes?since=0", kServiceKey)));
   catalog.apply_rule_changes(body_of(call("GET", targeting.url() + "/changes?since=0", kServiceKey)));
+  catalog.apply_segment_changes(body_of(call("GET", targeting.url() + "/segments/changes?since=0", kServiceKey)));
   ASSERT_TRUE(catalog.complete());
   auto s = snapshot_of(catalog);
   EXPECT_EQ(decide(s, "enable-new-dashboard", "user-123"), true) << "bucket 25 < 50";
@@ -167,15 +176,15 @@ TEST(CatalogTest, ANewCatalogAtAReusedAddressServesItsOwnSnapshot) {
   auto* first = new (storage) Catalog();
   first->apply_flag_changes(flag_reply(true, {{"old-flag", true}}));
   first->apply_rule_changes(rule_reply(true, {}));
-  ASSERT_EQ(first->snapshot()->count("old-flag"), 1u);
+  ASSERT_NE(first->snapshot()->find("old-flag"), nullptr);
   first->~Catalog();
 
   auto* second = new (storage) Catalog();
   second->apply_flag_changes(flag_reply(true, {{"new-flag", true}}));
   second->apply_rule_changes(rule_reply(true, {}));
   const Snapshot* s = second->snapshot();  // same thread as above
-  EXPECT_EQ(s->count("new-flag"), 1u);
-  EXPECT_EQ(s->count("old-flag"), 0u);
+  EXPECT_NE(s->find("new-flag"), nullptr);
+  EXPECT_EQ(s->find("old-flag"), nullptr);
   second->~Catalog();
 }
 
@@ -217,14 +226,14 @@ TEST_F(MissFetcherTest, FindsTheFlagAndItsRule) {
   Lookup with = fetch(fetcher, "with-rule");
   ASSERT_EQ(with.status, Lookup::Status::found);
   EXPECT_FALSE(with.degraded());
-  EXPECT_TRUE(with.flag.enabled);
-  ASSERT_TRUE(with.flag.rule);
-  EXPECT_EQ(toggle::rules::evaluate(with.flag, "anyone"), false) << "0 %";
+  EXPECT_TRUE(with.flag.flag.enabled);
+  ASSERT_TRUE(with.flag.targeting);
+  EXPECT_EQ(decide(with, "anyone"), false) << "0 %";
 
   Lookup without = fetch(fetcher, "without-rule");
   ASSERT_EQ(without.status, Lookup::Status::found);
-  EXPECT_FALSE(without.flag.rule) << "no rule: everyone";
-  EXPECT_FALSE(fetch(fetcher, "off").flag.enabled);
+  EXPECT_FALSE(without.flag.targeting) << "no rule: everyone";
+  EXPECT_FALSE(fetch(fetcher, "off").flag.flag.enabled);
   EXPECT_EQ(fetch(fetcher, "never-created").status, Lookup::Status::not_found);
 
   // Remembered for a while: recent() answers without asking again.
@@ -245,13 +254,13 @@ TEST_F(MissFetcherTest, ARuleThatCannotBeReadFailsClosedAndIsNotRemembered) {
   EXPECT_TRUE(lookup.degraded());
   EXPECT_NE(lookup.problem.find("targeting-service"), std::string::npos) << lookup.problem;
   for (int i = 0; i < 20; ++i)
-    EXPECT_FALSE(toggle::rules::evaluate(lookup.flag, "user-" + std::to_string(i))) << "the rule is unknown: not true";
+    EXPECT_FALSE(decide(lookup, "user-" + std::to_string(i))) << "the rule is unknown: not true";
   EXPECT_FALSE(fetcher.recent("guarded")) << "a degraded answer is not remembered";
 
   targeting.start();
   Lookup back = fetch(fetcher, "guarded");
   EXPECT_FALSE(back.degraded());
-  EXPECT_TRUE(toggle::rules::evaluate(back.flag, "user-1")) << "no rule: everyone";
+  EXPECT_TRUE(decide(back, "user-1")) << "no rule: everyone";
   fetcher.stop();
 }
 
@@ -315,9 +324,8 @@ class EvaluateTest : public ::testing::Test {
   bool catalog_has(const std::string& flag, bool with_rule) {
     return eventually([&] {
       if (!p.evaluation.catalog().complete()) return false;
-      const auto* snapshot = p.evaluation.catalog().snapshot();
-      auto it = snapshot->find(flag);
-      return it != snapshot->end() && it->second.rule.has_value() == with_rule;
+      const auto* entry = p.evaluation.catalog().snapshot()->find(flag);
+      return entry && entry->targeting.has_value() == with_rule;
     });
   }
 };
