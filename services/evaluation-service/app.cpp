@@ -22,6 +22,9 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
   c.events.flush_interval = env.millis("EVENT_FLUSH_INTERVAL_MS", 100, 10, 60000);
   c.events.spool_max_bytes =
       static_cast<std::uint64_t>(env.integer("EVENT_SPOOL_MAX_BYTES", 1ll << 30, 1 << 20, 1ll << 40));
+  std::string sync = env.str("EVENT_SPOOL_SYNC", "group");
+  if (sync == "none") c.events.sync = SpoolSync::none;
+  else if (sync != "group") env.fail("EVENT_SPOOL_SYNC must be group or none");
   c.flush_on_stop = env.millis("EVENT_FLUSH_ON_STOP_MS", 5000, 0, 60000);
   c.feeds.api_key = c.service_key;
   c.feeds.wait = env.millis("SYNC_WAIT_MS", 25000, 100, 60000);
@@ -32,7 +35,8 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
   std::string redis_url = env.str("REDIS_URL", "");
   if (!redis_url.empty()) {
     c.redis = parse_redis_url(redis_url);
-    if (!c.redis) env.fail("REDIS_URL is not redis://[:password@]host[:port][/db]");
+    if (!c.redis) env.fail("REDIS_URL is not redis[s]://[[user]:password@]host[:port][/db] (value not shown: it may hold a password)");
+    else c.redis->ca_file = env.str("REDIS_TLS_CA_FILE", "");
   }
   c.pipeline = cloud::PipelineSettings::from_env(env, cloud::PipelineRole::publisher);
   return c;
