@@ -256,7 +256,8 @@ toggle::ClientResponse Platform::send(const std::string& method, const std::stri
   return client_.send(req);
 }
 
-int init_cloud(const std::string& provider, const std::map<std::string, std::string>& env, std::string* output) {
+int run_command(const std::map<std::string, std::string>& env, const std::vector<std::string>& argv,
+                std::string* output) {
   auto quoted = [](const std::string& s) {
     std::string out = "'";
     for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -264,8 +265,8 @@ int init_cloud(const std::string& provider, const std::map<std::string, std::str
   };
   std::string command = "env";
   for (const auto& [k, v] : env) command += " " + quoted(k + "=" + v);
-  command += " " + quoted("ANALYTICS_SERVICE_BIN=" + std::string(TOGGLE_BIN_DIR) + "/analytics-service") + " " +
-             quoted(TOGGLE_INIT_CLOUD_SCRIPT) + " " + quoted(provider) + " 2>&1";
+  for (const auto& arg : argv) command += " " + quoted(arg);
+  command += " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
   std::string text;
@@ -274,6 +275,12 @@ int init_cloud(const std::string& provider, const std::map<std::string, std::str
   int status = ::pclose(pipe);
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int init_cloud(const std::string& provider, const std::map<std::string, std::string>& env, std::string* output) {
+  auto with_binary = env;
+  with_binary["ANALYTICS_SERVICE_BIN"] = std::string(TOGGLE_BIN_DIR) + "/analytics-service";
+  return run_command(with_binary, {TOGGLE_INIT_CLOUD_SCRIPT, provider}, output);
 }
 
 double metric(Platform& platform, const std::string& service, const std::string& name) {

@@ -92,6 +92,11 @@ class RedisServer {
   bool tls_;
 };
 
+// Runs `argv` with `env` added to this process's environment; returns its exit status (-1 if it
+// did not exit normally), and its output (stdout and stderr) in `output`.
+int run_command(const std::map<std::string, std::string>& env, const std::vector<std::string>& argv,
+                std::string* output = nullptr);
+
 // --- The cloud event pipeline (CLOUD_PROVIDER=aws|azure), shared by tests/pipeline/e2e_*_test.cpp ---
 
 // Runs scripts/init-cloud.sh `provider` with the services' settings `env`; returns its exit
