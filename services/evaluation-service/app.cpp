@@ -45,7 +45,7 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
 EvaluationService::EvaluationService(const Config& config) {
   flags_gauge_ = metrics().gauge("evaluation_flags_loaded", "Flags in the in-memory snapshot",
                                  [this] { return double(catalog_.size()); });
-  if (config.redis) shared_ = std::make_unique<SharedCache>(*config.redis);
+  if (config.redis) shared_ = std::make_unique<SharedCache>(*config.redis, config.service_key);
   auto share = [this](const char* feed) {
     return [this, feed](const FeedPosition& base, const json& reply) {
       if (shared_) shared_->share(feed, base, reply);
@@ -66,7 +66,13 @@ EvaluationService::EvaluationService(const Config& config) {
   if (shared_) {
     // Warm start: the state another replica stored, before the change feeds answer.
     for (auto [name, follower] : {std::pair{"flags", flags_.get()}, std::pair{"rules", rules_.get()}})
-      if (auto state = shared_->load(name)) follower->accept({}, *state);
+      if (auto state = shared_->load(name)) {
+        try {
+          follower->accept({}, *state);
+        } catch (const std::exception& e) {  // signed, yet not applicable: start cold
+          log::warn("ignored the state stored in redis", {{"feed", name}, {"error", e.what()}});
+        }
+      }
     if (catalog_.complete()) log::info("warmed from redis", {{"flags", catalog_.size()}});
     auto full_state = [](FeedFollower& f, const char* key, std::function<json()> items) {
       return [&f, key, items] {
