@@ -19,7 +19,7 @@ std::optional<std::string> checked_rules(const json& body) {
 }
 
 // A USER_LIST may hold 10,000 user ids of up to 256 characters: more than the default body limit.
-constexpr RouteOptions kRuleWrite{.blocking = true, .body_limit = 4 << 20};
+const RouteOptions kRuleWrite{.blocking = true, .body_limit = 4 << 20};
 
 std::string rule_not_found(const std::string& flag_name) { return "flag '" + flag_name + "' has no rule"; }
 

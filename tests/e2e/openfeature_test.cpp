@@ -11,7 +11,7 @@ namespace {
 
 TEST(OpenFeatureSdkTest, TheJavaScriptSdksEvaluateEveryKindOfFlagThroughOfrep) {
   // With keys required, as a production evaluation-service is run: the providers send the key.
-  Platform platform({{"EVALUATE_REQUIRE_KEY", "true"}});
+  Platform platform(std::map<std::string, std::string>{{"EVALUATE_REQUIRE_KEY", "true"}});
   platform.start_all();
   std::string output;
   int status = run_command({{"TM_FLAG_URL", platform.url("flag-service")},

@@ -378,9 +378,9 @@ struct Server::Impl {
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     conn.busy = false;
     if (buffer.size() == 0) {  // waiting for the next request: the idle timeout
-      co_await with_deadline(conn, opt.idle_timeout, [&] {
-        return conn.socket.async_wait(tcp::socket::wait_read, net::redirect_error(use_task, ec));
-      });
+      conn.deadline = Clock::now() + opt.idle_timeout;
+      co_await conn.socket.async_wait(tcp::socket::wait_read, net::redirect_error(use_task, ec));
+      conn.deadline = Clock::time_point::max();
       if (ec) co_return false;  // idle too long, or shutdown began
     }
     // Its first byte is here: the whole header within the (shorter) header timeout.
