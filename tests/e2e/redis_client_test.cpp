@@ -100,7 +100,8 @@ TEST(RedisClientTest, AReplyLargerThanTheLimitIsRefused) {
   RedisServer redis({"--proto-max-bulk-len", "1gb"});
   toggle::RedisClient client(address_of(redis.url()), std::chrono::milliseconds(5000));
   client.set("huge", std::string(toggle::kMaxRedisReplyBytes + 1024, 'x'));
-  EXPECT_NE(failure_of([&] { client.get("huge"); }).find("larger than the limit"), std::string::npos);
+  std::string error = failure_of([&] { client.get("huge"); });
+  EXPECT_NE(error.find("larger than the limit"), std::string::npos) << error;
   client.set("small", "ok");
   EXPECT_EQ(client.get("small"), "ok");
 }

@@ -196,7 +196,6 @@ struct RedisClient::Impl {
       void* raw = nullptr;
       if (redisReaderGetReply(reader, &raw) != REDIS_OK) fail(std::string("protocol error: ") + reader->errstr);
       if (raw) return Reply(static_cast<redisReply*>(raw));
-      if (reader->len - reader->pos > kMaxRedisReplyBytes) fail("reply larger than the limit");
       long n;
       if (tls) {
         n = SSL_read(tls, chunk, sizeof chunk);
@@ -214,6 +213,7 @@ struct RedisClient::Impl {
       }
       if (n <= 0) fail("connection closed");
       if (redisReaderFeed(reader, chunk, static_cast<std::size_t>(n)) != REDIS_OK) fail("protocol error");
+      if (reader->len - reader->pos > kMaxRedisReplyBytes) fail("reply larger than the limit");
     }
   }
 
