@@ -105,7 +105,7 @@ void AnalyticsService::add_routes() {
                                duplicate_total.inc(events.size() - stored);
                                return json_response(200, {{"stored", stored}, {"duplicates", events.size() - stored}});
                              }),
-                {.blocking = true, .body_limit = kMaxBatchBytes});
+                key_checked_before_body(keys_, Scope::events, {.blocking = true, .body_limit = kMaxBatchBytes}));
 
   router().get("/events", with_api_key(keys_, Scope::read, [this](Request& req) -> Reply {
                  auto flag = read_flag_name(req);

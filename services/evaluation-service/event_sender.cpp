@@ -4,11 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "toggle/core/crypto.hpp"
 #include "toggle/core/log.hpp"
 #include "toggle/core/metrics.hpp"
 #include "toggle/core/text.hpp"
@@ -21,27 +25,80 @@ struct EventMetrics {
   Counter& emitted = metrics().counter("events_emitted_total", "Evaluation events produced");
   Counter& delivered = metrics().counter("events_delivered_total", "Events taken by the transport");
   Counter& spooled = metrics().counter("events_spooled_total", "Events written to the disk spool");
-  Counter& dropped = metrics().counter("events_dropped_total", "Events lost because buffer or spool was full");
+  Counter& dropped = metrics().counter("events_dropped_total", "Events lost because buffer or spool was full or unwritable");
   Counter& rejected = metrics().counter("events_rejected_total", "Events the transport refused as invalid");
+  Counter& quarantined = metrics().counter(
+      "events_quarantined_total", "Events of spool files set aside: torn by a crash, unreadable, or failed on repeatedly");
+  Counter& quarantined_files =
+      metrics().counter("event_spool_quarantined_files_total", "Spool files moved to <spool>/quarantine");
 };
 EventMetrics& counters() {
   static EventMetrics m;
   return m;
 }
 
-// Write-then-rename, so a crash of the process leaves either the whole batch or nothing (the page
-// cache outlives the process). `sync` also forces it to the disk, against a crash of the machine:
-// done at shutdown, not while spooling under load, where an fsync per batch costs the hot path.
-bool write_file(const fs::path& path, const std::string& data, bool sync) {
+// A spool file: one header line that lets a torn file be told from a whole one, then the batch:
+//   toggle-spool 1 <events> <bytes of the batch> <SHA-256 of the batch, hex>\n[{…},…]
+constexpr std::string_view kSpoolMagic = "toggle-spool 1 ";
+
+std::string spool_file_text(const std::string& batch, std::size_t events) {
+  std::string text(kSpoolMagic);
+  text += std::to_string(events) + " " + std::to_string(batch.size()) + " " + crypto::sha256_hex(batch) + "\n";
+  return text + batch;
+}
+
+struct SpoolFile {
+  std::string batch;    // the JSON array, when intact
+  std::size_t events = 0;  // as the header says (0 when it cannot be read)
+  std::string problem;  // why the file cannot be sent; "" when intact
+};
+
+SpoolFile read_spool_file(const std::string& text) {
+  SpoolFile file;
+  if (text.compare(0, kSpoolMagic.size(), kSpoolMagic) != 0) {
+    // A bare JSON array, as earlier versions wrote; parse_event_batch() judges it.
+    if (text.empty()) file.problem = "empty file";
+    file.batch = text;
+    return file;
+  }
+  auto newline = text.find('\n');
+  unsigned long long events = 0, bytes = 0;
+  char digest[65] = {};
+  if (newline == std::string::npos ||
+      std::sscanf(text.c_str() + kSpoolMagic.size(), "%llu %llu %64s", &events, &bytes, digest) != 3) {
+    file.problem = "torn header";
+    return file;
+  }
+  file.events = static_cast<std::size_t>(events);
+  file.batch = text.substr(newline + 1);
+  if (file.batch.size() != bytes)
+    file.problem = "torn batch: " + std::to_string(file.batch.size()) + " of " + std::to_string(bytes) + " bytes";
+  else if (crypto::sha256_hex(file.batch) != digest)
+    file.problem = "checksum mismatch";
+  return file;
+}
+
+// Write-then-rename, so a crash of the process leaves either the whole file or a .tmp that the next
+// start removes. Durability against a crash of the machine is sync_spool()'s.
+bool write_file(const fs::path& path, const std::string& data) {
   fs::path tmp = path;
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && (!sync || ::fsync(fd) == 0);
-  ::close(fd);
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = ::close(fd) == 0 && ok;
   if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) fs::remove(tmp);
+  std::error_code ignored;
+  if (!ok) fs::remove(tmp, ignored);
   return ok;
+}
+
+std::optional<std::string> read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream data;
+  data << in.rdbuf();
+  return data.str();
 }
 
 }  // namespace
@@ -57,7 +114,10 @@ EventSender::EventSender(SenderOptions options, std::unique_ptr<EventPublisher> 
 EventSender::~EventSender() { stop(std::chrono::milliseconds(0)); }
 
 void EventSender::start() {
-  fs::create_directories(opt_.spool_dir);
+  std::error_code ec;
+  fs::create_directories(opt_.spool_dir, ec);
+  if (ec)  // serving goes on; events that cannot be delivered are counted as dropped until it can
+    log::error("cannot create the event spool folder", {{"path", opt_.spool_dir}, {"error", ec.message()}});
   scan_spool();
   if (!spool_files_.empty())
     log::info("resending events spooled before the last stop", {{"batches", spool_files_.size()}});
@@ -84,32 +144,42 @@ std::size_t EventSender::spooled_files() const { return spool_count_.load(); }
 void EventSender::scan_spool() {
   spool_files_.clear();
   spool_bytes_ = 0;
-  for (const auto& entry : fs::directory_iterator(opt_.spool_dir)) {
-    if (entry.path().extension() == ".tmp") {
-      fs::remove(entry.path());  // a write interrupted by a crash
+  std::error_code ec;
+  for (fs::directory_iterator it(opt_.spool_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& path = it->path();
+    if (path.extension() == ".tmp") {
+      fs::remove(path, ec);  // a write interrupted by a crash: nothing was promised for it
+      ec.clear();
       continue;
     }
-    if (entry.path().extension() != ".json") continue;
-    spool_files_.push_back(entry.path().string());
-    spool_bytes_ += entry.file_size();
+    if (path.extension() != ".json") continue;
+    spool_files_.push_back(path.string());
+    spool_bytes_ += fs::file_size(path, ec);
+    ec.clear();
   }
   std::sort(spool_files_.begin(), spool_files_.end());
   spool_count_ = spool_files_.size();
 }
 
-bool EventSender::deliver(const std::vector<Event>& batch, std::chrono::milliseconds timeout) {
+EventSender::Delivery EventSender::deliver_outcome(const std::vector<Event>& batch, std::chrono::milliseconds timeout) {
   switch (publisher_->publish(batch, timeout)) {
     case EventPublisher::Outcome::delivered:
       counters().delivered.inc(batch.size());
-      return true;
+      return Delivery::delivered;
     case EventPublisher::Outcome::rejected:
       // Retrying cannot help; the publisher logged why.
       counters().rejected.inc(batch.size());
-      return true;
+      return Delivery::delivered;
+    case EventPublisher::Outcome::refused:
+      return Delivery::refused;
     case EventPublisher::Outcome::failed:
       break;
   }
-  return false;
+  return Delivery::retry_later;
+}
+
+bool EventSender::deliver(const std::vector<Event>& batch, std::chrono::milliseconds timeout) {
+  return deliver_outcome(batch, timeout) == Delivery::delivered;
 }
 
 void EventSender::spool(const std::string& body, std::size_t count) {
@@ -123,36 +193,89 @@ void EventSender::spool(const std::string& body, std::size_t count) {
   std::snprintf(name, sizeof name, "%020lld-%08llu.json", static_cast<long long>(ms.count()),
                 static_cast<unsigned long long>(spool_seq_++));
   fs::path path = fs::path(opt_.spool_dir) / name;
-  if (!write_file(path, body, stopping_.load())) {
+  std::error_code ec;
+  fs::create_directories(opt_.spool_dir, ec);  // again: it may have been unwritable at start
+  std::string text = spool_file_text(body, count);
+  if (!write_file(path, text)) {
     counters().dropped.inc(count);
-    log::error("cannot write the event spool: events dropped", {{"path", path.string()}, {"events", count}});
+    log::error("cannot write the event spool: events dropped",
+               {{"path", path.string()}, {"events", count}, {"error", std::strerror(errno)}});
     return;
   }
   counters().spooled.inc(count);
   spool_files_.push_back(path.string());
-  spool_bytes_ += body.size();
+  spool_bytes_ += text.size();
   spool_count_ = spool_files_.size();
+  unsynced_ = true;
+}
+
+void EventSender::sync_spool() {
+  if (!unsynced_) return;
+  unsynced_ = false;
+  // One syncfs() for every file of the round and the folder's entries: the group commit.
+  int fd = ::open(opt_.spool_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::syncfs(fd) != 0)
+    log::error("cannot flush the event spool to disk", {{"path", opt_.spool_dir}, {"error", std::strerror(errno)}});
+  if (fd >= 0) ::close(fd);
+}
+
+void EventSender::forget_spool_head(std::uint64_t bytes) {
+  spool_bytes_ -= std::min<std::uint64_t>(spool_bytes_, bytes);
+  spool_files_.erase(spool_files_.begin());
+  spool_count_ = spool_files_.size();
+  head_refusals_ = 0;
+}
+
+void EventSender::quarantine(const std::string& path, std::size_t events, const std::string& why) {
+  std::error_code ec;
+  auto bytes = fs::file_size(path, ec);
+  fs::path folder = fs::path(opt_.spool_dir) / "quarantine";
+  fs::create_directories(folder, ec);
+  fs::rename(path, folder / fs::path(path).filename(), ec);
+  std::string kept = ec ? "" : (folder / fs::path(path).filename()).string();
+  if (ec) fs::remove(path, ec);  // it cannot be kept: at least do not send it again
+  counters().quarantined.inc(events);
+  counters().quarantined_files.inc();
+  log::error("spool file set aside: its events are not sent",
+             {{"path", path}, {"quarantined_as", kept}, {"events", events}, {"reason", why}});
+  forget_spool_head(bytes);
 }
 
 bool EventSender::drain_spool_once(std::chrono::milliseconds timeout) {
   const std::string path = spool_files_.front();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream data;
-  data << in.rdbuf();
-  std::string body = data.str();
+  auto text = read_whole_file(path);
+  if (!text) {
+    log::error("cannot read a spool file: skipped", {{"path", path}, {"error", std::strerror(errno)}});
+    forget_spool_head(0);
+    return true;
+  }
+  SpoolFile file = read_spool_file(*text);
+  if (!file.problem.empty()) {
+    quarantine(path, file.events, file.problem);
+    return true;
+  }
   std::vector<Event> events;
   try {
-    events = parse_event_batch(body);
+    events = parse_event_batch(file.batch);
   } catch (const std::exception& e) {
-    log::error("unreadable spool file: its events are lost", {{"path", path}, {"error", e.what()}});
-    counters().dropped.inc();
-    events.clear();
+    quarantine(path, file.events, std::string("unreadable batch: ") + e.what());
+    return true;
   }
-  if (!events.empty() && !deliver(events, timeout)) return false;
-  fs::remove(path);
-  spool_bytes_ -= std::min<std::uint64_t>(spool_bytes_, body.size());
-  spool_files_.erase(spool_files_.begin());
-  spool_count_ = spool_files_.size();
+  switch (events.empty() ? Delivery::delivered : deliver_outcome(events, timeout)) {
+    case Delivery::retry_later:
+      return false;
+    case Delivery::refused:
+      if (++head_refusals_ < opt_.max_refusals) return false;
+      quarantine(path, events.size(), "the transport failed on it " + std::to_string(head_refusals_) + " times");
+      return true;
+    case Delivery::delivered:
+      break;
+  }
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec)  // sent again after a restart; the store keeps each event once
+    log::warn("cannot remove a delivered spool file", {{"path", path}, {"error", ec.message()}});
+  forget_spool_head(text->size());
   return true;
 }
 
@@ -209,6 +332,7 @@ void EventSender::run() {
       backoff_ = std::min(backoff_ * 2, opt_.retry_max);
     }
     process(taken, deliver_until);
+    if (opt_.sync == SpoolSync::group) sync_spool();
   }
 }
 
@@ -225,6 +349,7 @@ void EventSender::stop(std::chrono::milliseconds deadline) {
   // Last chance to deliver directly; whatever cannot be delivered in time waits on disk.
   opt_.timeout = std::min(opt_.timeout, deadline);
   process(rest, std::chrono::steady_clock::now() + deadline);
+  sync_spool();  // whatever the policy: once, at the end
   log::info("event sender stopped", {{"spooled_batches", spool_files_.size()}});
 }
 

@@ -17,6 +17,13 @@ EventPublisher::Outcome HttpEventPublisher::publish(const std::vector<Event>& ba
                {{"status", res.status}, {"reply", res.body}, {"events", batch.size()}});
     return Outcome::rejected;
   }
+  // 502/503/504: analytics (or its store) is away and will be back; other 5xx are its own error
+  // with this batch, which may recur.
+  if (res.status >= 500 && res.status != 502 && res.status != 503 && res.status != 504) {
+    log::error("analytics-service failed on an event batch",
+               {{"status", res.status}, {"reply", res.body.substr(0, 500)}, {"events", batch.size()}});
+    return Outcome::refused;
+  }
   return Outcome::failed;
 }
 

@@ -1,21 +1,71 @@
 #include "shared_cache.hpp"
 
 #include "toggle/core/crypto.hpp"
+#include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
+#include "toggle/core/metrics.hpp"
 
 namespace toggle::evaluation {
 
 using nlohmann::json;
 
-SharedCache::SharedCache(RedisAddress address, std::string prefix)
-    : address_(std::move(address)), prefix_(std::move(prefix)), origin_(crypto::random_hex(8)) {}
+namespace {
+
+constexpr std::size_t kMaxNesting = 32;  // a feed reply nests 5 levels (object flags: a few more)
+
+Counter& rejected_entries() {
+  static Counter& c = metrics().counter("redis_entries_rejected_total",
+                                        "States or messages read from Redis and ignored: unsigned, forged or malformed");
+  return c;
+}
+
+// What a stored state or a message's reply must look like before a FeedFollower sees it.
+bool has_feed_reply_shape(const json& reply) {
+  if (!reply.is_object()) return false;
+  auto epoch = reply.find("epoch"), version = reply.find("version"), full = reply.find("full"),
+       deleted = reply.find("deleted");
+  return epoch != reply.end() && epoch->is_string() && epoch->get_ref<const std::string&>().size() <= 64 &&
+         version != reply.end() && version->is_number_integer() && version->get<std::int64_t>() >= 0 &&
+         full != reply.end() && full->is_boolean() && deleted != reply.end() && deleted->is_array();
+}
+
+}  // namespace
+
+SharedCache::SharedCache(RedisAddress address, const std::string& service_key, std::string prefix)
+    : address_(std::move(address)),
+      signing_key_(crypto::sha256_hex("togglemaster redis signing key\n" + service_key)),
+      prefix_(std::move(prefix)),
+      origin_(crypto::random_hex(8)) {
+  rejected_entries();
+}
+
+std::string SharedCache::seal(const std::string& where, const std::string& text) const {
+  return crypto::hmac_sha256_hex(signing_key_, where + "\n" + text) + " " + text;
+}
+
+std::optional<json> SharedCache::open(const std::string& where, const std::string& sealed) const {
+  auto reject = [&](const char* why) -> std::optional<json> {
+    rejected_entries().inc();
+    log::warn("ignored an entry read from redis", {{"where", where}, {"reason", why}, {"bytes", sealed.size()}});
+    return std::nullopt;
+  };
+  if (sealed.size() < 65 || sealed[64] != ' ') return reject("not sealed");
+  std::string_view text = std::string_view(sealed).substr(65);
+  std::string expected = crypto::hmac_sha256_hex(signing_key_, where + "\n" + std::string(text));
+  if (!crypto::constant_time_equal(std::string_view(sealed).substr(0, 64), expected))
+    return reject("bad signature (written by something else than a replica with this SERVICE_API_KEY)");
+  if (!nesting_within(text, kMaxNesting)) return reject("nested too deeply");
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) return reject("not JSON");
+  return value;
+}
 
 SharedCache::~SharedCache() { stop(); }
 
 void SharedCache::note(bool ok, const std::string& what) {
   if (reachable_.exchange(ok) != ok) {
     if (ok)
-      log::info("redis reachable again", {{"redis", address_.host + ":" + std::to_string(address_.port)}});
+      log::info("redis reachable again", {{"redis", address_.describe()}});
     else
       log::warn("redis unreachable: replicas keep answering from memory", {{"problem", what}});
   }
@@ -24,11 +74,16 @@ void SharedCache::note(bool ok, const std::string& what) {
 std::optional<json> SharedCache::load(const std::string& feed) {
   try {
     RedisClient redis(address_);
-    auto text = redis.get(prefix_ + ":" + feed);
+    std::string key = prefix_ + ":" + feed;
+    auto text = redis.get(key);
     note(true, "");
     if (!text) return std::nullopt;
-    json state = json::parse(*text, nullptr, false);
-    if (state.is_discarded()) return std::nullopt;
+    auto state = open(key, *text);
+    if (state && !has_feed_reply_shape(*state)) {
+      rejected_entries().inc();
+      log::warn("ignored an entry read from redis", {{"where", key}, {"reason", "not a feed state"}});
+      return std::nullopt;
+    }
     return state;
   } catch (const std::exception& e) {
     note(false, e.what());
@@ -50,7 +105,7 @@ void SharedCache::share(const std::string& feed, const FeedPosition& base, const
                   {"reply", reply}};
   {
     std::lock_guard lock(mutex_);
-    outbox_.push_back(message.dump());
+    outbox_.push_back(seal(prefix_ + ":changes", message.dump()));
     dirty_[feed] = true;
   }
   wake_.notify_one();
@@ -72,7 +127,10 @@ void SharedCache::write_loop() {
     try {
       for (const auto& m : messages) redis.publish(prefix_ + ":changes", m);
       // The state is read after the change was applied, so it is at least as new as its label.
-      for (const auto& feed : feeds) redis.set(prefix_ + ":" + feed, exports_.at(feed)().dump());
+      for (const auto& feed : feeds) {
+        std::string key = prefix_ + ":" + feed;
+        redis.set(key, seal(key, exports_.at(feed)().dump()));
+      }
       note(true, "");
     } catch (const std::exception& e) {
       note(false, e.what());
@@ -106,13 +164,15 @@ void SharedCache::subscribe_loop() {
       redis.subscribe(
           prefix_ + ":changes",
           [this](const std::string& text) {
-            json m = json::parse(text, nullptr, false);
-            if (m.is_discarded() || !m.is_object() || m.value("origin", "") == origin_) return;
+            auto m = open(prefix_ + ":changes", text);
+            if (!m || !m->is_object() || m->value("origin", "") == origin_) return;
             try {
-              FeedPosition base{m.at("base").at("epoch").get<std::string>(),
-                                m.at("base").at("version").get<std::int64_t>()};
-              on_change_(m.at("feed").get<std::string>(), base, m.at("reply"));
+              if (!has_feed_reply_shape(m->at("reply"))) throw std::runtime_error("not a feed reply");
+              FeedPosition base{m->at("base").at("epoch").get<std::string>(),
+                                m->at("base").at("version").get<std::int64_t>()};
+              on_change_(m->at("feed").get<std::string>(), base, m->at("reply"));
             } catch (const std::exception& e) {
+              rejected_entries().inc();
               log::warn("ignored a malformed change from another replica", {{"error", e.what()}});
             }
           },

@@ -5,6 +5,13 @@
 //    forward (FeedFollower::accept), alongside their own change-feed polls.
 // Redis being slow or down never touches the request path: all of it runs on two background
 // threads, failures are logged and retried, and replicas keep answering from memory.
+//
+// Redis is not trusted: whoever can write to it must not be able to crash a replica or change an
+// evaluation. Every stored state and message is sealed with an HMAC-SHA-256 under a key derived
+// from SERVICE_API_KEY (which the replicas share and Redis never sees) and bound to where it was
+// written (the key or channel), replies are bounded in size (RedisClient), nesting is checked
+// before parsing, and a state must have a feed reply's shape. Anything else is logged, counted
+// (redis_entries_rejected_total) and ignored: the replica follows the change feeds as without Redis.
 #pragma once
 
 #include <atomic>
@@ -28,7 +35,7 @@ class SharedCache {
   using Export = std::function<nlohmann::json()>;  // the feed's full state, as a full reply
   using OnChange = std::function<void(const std::string& feed, const FeedPosition& base, const nlohmann::json& reply)>;
 
-  SharedCache(RedisAddress address, std::string prefix = "togglemaster:evaluation");
+  SharedCache(RedisAddress address, const std::string& service_key, std::string prefix = "togglemaster:evaluation");
   ~SharedCache();
 
   // The stored full state of `feed` ("flags", "rules" or "segments"), if Redis has one and answers.
@@ -44,9 +51,13 @@ class SharedCache {
   void write_loop();
   void subscribe_loop();
   void note(bool ok, const std::string& what);
+  // "<hmac> <text>", the HMAC over `where` and the text.
+  std::string seal(const std::string& where, const std::string& text) const;
+  // The JSON of a sealed entry read from `where`, or nullopt (logged and counted) if it is not one.
+  std::optional<nlohmann::json> open(const std::string& where, const std::string& sealed) const;
 
   RedisAddress address_;
-  std::string prefix_, origin_;
+  std::string signing_key_, prefix_, origin_;
   std::map<std::string, Export> exports_;
   OnChange on_change_;
   std::atomic<bool> stopping_{false}, reachable_{true};

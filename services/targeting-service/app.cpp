@@ -76,7 +76,7 @@ using Collections = TargetingService::Collections;
 
 // A USER_LIST may hold 10,000 user ids of up to 256 characters, rules and segments 10,000 values:
 // more than the default body limit.
-constexpr RouteOptions kTargetingWrite{.blocking = true, .body_limit = 4 << 20};
+const RouteOptions kTargetingWrite{.blocking = true, .body_limit = 4 << 20};
 
 std::string rule_not_found(const std::string& flag_name) { return "flag '" + flag_name + "' has no rule"; }
 std::string segment_not_found(const std::string& name) { return "segment '" + name + "' not found"; }

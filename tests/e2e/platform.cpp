@@ -50,7 +50,8 @@ bool accepts_connections(int port) {
 }
 }  // namespace
 
-RedisServer::RedisServer() : port_(free_port()) {
+RedisServer::RedisServer(std::vector<std::string> extra_args, bool tls)
+    : port_(free_port()), extra_args_(std::move(extra_args)), tls_(tls) {
   char tmpl[] = "/tmp/toggle-redis-XXXXXX";
   dir_ = ::mkdtemp(tmpl);
   start();
@@ -69,8 +70,16 @@ void RedisServer::start() {
     FILE* out = std::fopen((dir_ + "/redis.log").c_str(), "a");
     ::dup2(fileno(out), 1);
     ::dup2(fileno(out), 2);
-    ::execl("/usr/bin/redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", dir_.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                     "--dir", dir_};
+    for (const auto& a : tls_ ? std::vector<std::string>{"--port", "0", "--tls-port", port}
+                              : std::vector<std::string>{"--port", port})
+      args.push_back(a);
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv("/usr/bin/redis-server", argv.data());
     std::_Exit(127);
   }
   if (!eventually([&] { return accepts_connections(port_); }, std::chrono::seconds(10)))

@@ -73,17 +73,23 @@ int connect_loopback(int port);
 // test's lifetime; stop() and start() keep the port.
 class RedisServer {
  public:
-  RedisServer();
+  // `extra_args` go to redis-server as they are; `tls`: it listens with TLS only (the args must
+  // name its certificate and key) and url() is rediss://localhost:<port>.
+  explicit RedisServer(std::vector<std::string> extra_args = {}, bool tls = false);
   ~RedisServer();
   void start();
   void stop();
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return tls_ ? "rediss://localhost:" + std::to_string(port_) : "redis://127.0.0.1:" + std::to_string(port_);
+  }
   int port() const { return port_; }
 
  private:
   int port_;
   std::string dir_;
   pid_t pid_ = 0;
+  std::vector<std::string> extra_args_;
+  bool tls_;
 };
 
 // Runs `argv` with `env` added to this process's environment; returns its exit status (-1 if it

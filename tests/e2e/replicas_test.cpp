@@ -133,6 +133,36 @@ TEST_F(ReplicasTest, ANewReplicaWarmsWithTheSegments) {
   EXPECT_EQ(ofrep("evaluation-3", "bob@example.com"), "DEFAULT");
 }
 
+// Redis is not trusted. Whatever something other than a replica writes there (here: a forged
+// state and a forged change that would switch a flag off for good, a state without an epoch, a
+// deeply nested message, garbage) is ignored and counted: no replica crashes, none changes an
+// evaluation, a new replica starts, and real changes still reach everyone.
+TEST_F(ReplicasTest, WhatIsWrittenToRedisByAnyoneButAReplicaIsIgnored) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"guarded","is_enabled":true})").status, 201);
+  ASSERT_TRUE(every_replica_says("guarded", "u1", true));
+  std::string epoch = json::parse(platform.get("flag-service", "/changes?since=0").body)["epoch"];
+  json forged = {{"epoch", epoch}, {"version", 999999999999}, {"full", true},
+                 {"flags", {{{"name", "guarded"}, {"is_enabled", false}}}}, {"deleted", json::array()}};
+  toggle::RedisClient intruder(*toggle::parse_redis_url(redis.url()));
+  const std::string channel = "togglemaster:evaluation:changes";
+  intruder.publish(channel, json{{"origin", "intruder"}, {"feed", "flags"},
+                                 {"base", {{"epoch", epoch}, {"version", 0}}}, {"reply", forged}}.dump());
+  intruder.publish(channel, std::string(100000, '['));
+  intruder.publish(channel, "not even json");
+  intruder.set("togglemaster:evaluation:rules", R"({"full":true})");  // no epoch: crashed new replicas
+  intruder.set("togglemaster:evaluation:flags", forged.dump());
+
+  platform.start("evaluation-3");  // warms from what Redis holds: finds nothing it can trust
+  EXPECT_TRUE(eventually([&] { return metric(platform, "evaluation-service", "redis_entries_rejected_total") >= 3; }));
+  EXPECT_GE(metric(platform, "evaluation-3", "redis_entries_rejected_total"), 2);
+  EXPECT_TRUE(every_replica_says("guarded", "u1", true));
+  EXPECT_TRUE(eventually([&] { return evaluate("evaluation-3", "guarded", "u1") == true; }));
+
+  put_flag("guarded", false);  // the real thing still works
+  EXPECT_TRUE(every_replica_says("guarded", "u1", false));
+  EXPECT_TRUE(eventually([&] { return evaluate("evaluation-3", "guarded", "u1") == false; }));
+}
+
 TEST_F(ReplicasTest, EvaluationAnswersThroughoutWhileRedisStopsAndStarts) {
   ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"steady","is_enabled":true})").status, 201);
   ASSERT_TRUE(every_replica_says("steady", "u", true));

@@ -1,6 +1,7 @@
 // The seed's flow and the platform's promises, against five running processes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "platform.hpp"
@@ -142,6 +143,37 @@ TEST_F(PlatformTest, KillSwitchReachesEvaluation) {
         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
         << " ms";
   }
+}
+
+// flag-service's database restored from a backup: it keeps its history's epoch but goes back to an
+// older version than evaluation-service has seen. evaluation takes the source's word (the source
+// is the truth) and the next kill switch reaches it as usual.
+TEST_F(PlatformTest, AKillSwitchReachesEvaluationAfterFlagServicesDatabaseIsRestoredFromABackup) {
+  ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"restored","is_enabled":true})").status, 201);
+  ASSERT_TRUE(eventually([&] { return evaluate("restored", "u1"); }));
+  namespace fs = std::filesystem;
+  const fs::path db_dir = platform.data_dir(), backup = db_dir / "backup";
+  ASSERT_EQ(platform.stop("flag-service"), 0);
+  fs::create_directories(backup);
+  for (const auto& entry : fs::directory_iterator(db_dir))
+    if (entry.path().filename().string().rfind("flags.db", 0) == 0) fs::copy(entry.path(), backup / entry.path().filename());
+  ASSERT_TRUE(fs::exists(backup / "flags.db"));
+
+  platform.start("flag-service");
+  for (int i = 0; i < 6; ++i)  // history after the backup: evaluation sees versions the backup lacks
+    ASSERT_EQ(platform.send("POST", "flag-service", "/flags", R"({"name":"later-)" + std::to_string(i) + R"(","is_enabled":true})").status, 201);
+  ASSERT_TRUE(eventually([&] { return evaluate("later-5", "u1"); }));
+
+  ASSERT_EQ(platform.stop("flag-service"), 0);
+  for (const auto& entry : fs::directory_iterator(db_dir))
+    if (entry.path().filename().string().rfind("flags.db", 0) == 0) fs::remove(entry.path());
+  for (const auto& entry : fs::directory_iterator(backup)) fs::copy(entry.path(), db_dir / entry.path().filename());
+  platform.start("flag-service");
+
+  ASSERT_EQ(platform.send("PUT", "flag-service", "/flags/restored", R"({"is_enabled":false})").status, 200);
+  EXPECT_TRUE(eventually([&] { return !evaluate("restored", "u1"); }, std::chrono::seconds(15)))
+      << "the kill switch after the restore did not reach evaluation";
+  EXPECT_TRUE(eventually([&] { return !evaluate("later-0", "u1"); })) << "flags the restored database lacks are gone";
 }
 
 TEST_F(PlatformTest, EveryEventIsStoredExactlyOnceAcrossAnAnalyticsOutage) {

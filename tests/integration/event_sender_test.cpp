@@ -1,10 +1,14 @@
 // evaluation-service's EventSender with its HTTP transport (HttpEventPublisher) against a real
 // analytics-service: delivery, the disk spool while analytics is down, draining it when analytics
-// is back on the same port, and the spool surviving a stop.
+// is back on the same port, the spool surviving a stop, torn spool files set aside, a spool that
+// cannot be written, and a batch analytics keeps failing on.
 #include <set>
 
 #include "evaluation-service/http_publisher.hpp"
 #include "harness.hpp"
+#include "running_app.hpp"
+#include "toggle/core/app.hpp"
+#include "toggle/core/metrics.hpp"
 
 namespace itest {
 namespace {
@@ -57,6 +61,26 @@ class EventSenderTest : public ::testing::Test {
     return {ids.begin(), ids.end()};
   }
 
+  static std::uint64_t counter(const std::string& name) { return toggle::metrics().counter(name, "").value(); }
+  // A spool file as the sender writes it: a header (events, bytes, SHA-256), then the batch.
+  static std::string spool_text(const std::vector<Event>& events) {
+    std::string batch = toggle::to_json_array(events);
+    return "toggle-spool 1 " + std::to_string(events.size()) + " " + std::to_string(batch.size()) + " " +
+           toggle::crypto::sha256_hex(batch) + "\n" + batch;
+  }
+  void write_spool(const std::string& name, const std::string& text) {
+    fs::create_directories(spool_dir);
+    std::ofstream(fs::path(spool_dir) / name, std::ios::binary) << text;
+  }
+  std::vector<std::string> quarantined() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(fs::path(spool_dir) / "quarantine", ec), end; !ec && it != end; it.increment(ec))
+      names.push_back(it->path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
   std::vector<fs::path> spool_files() {
     std::vector<fs::path> files;
     if (!fs::exists(spool_dir)) return files;
@@ -68,7 +92,8 @@ class EventSenderTest : public ::testing::Test {
   std::set<std::string> spooled_ids() {
     std::set<std::string> ids;
     for (const auto& path : spool_files()) {
-      json batch = json::parse(read_file(path), nullptr, false);
+      std::string text = read_file(path);
+      json batch = json::parse(text.substr(text.find('\n') + 1), nullptr, false);  // after the header
       if (!batch.is_array()) continue;  // being written
       for (const auto& e : batch) ids.insert(e.at("event_id").get<std::string>());
     }
@@ -205,6 +230,97 @@ TEST_F(EventSenderTest, StopKeepsItsDeadlineWhenAnalyticsIsSlow) {
   EXPECT_LT(took, 2000ms) << "stop(200ms) took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                           << " ms";
   EXPECT_TRUE(eventually([&] { return spooled_ids() == ids || stored_set() == ids; }));
+}
+
+// A power loss can leave a spool file empty or cut short. Such a file is not sent (analytics would
+// reject it, or store half a batch as if it were whole) nor silently deleted: it goes to
+// <spool>/quarantine/ and its events are counted as lost; the whole files around it are delivered.
+TEST_F(EventSenderTest, TornSpoolFilesAreSetAsideAndCountedNotSent) {
+  std::set<std::string> first, last, torn;
+  write_spool("00000000000000000001-00000000.json", spool_text(make_events(4, first)));
+  write_spool("00000000000000000002-00000000.json", "");  // created, never written
+  std::string whole = spool_text(make_events(7, torn));
+  write_spool("00000000000000000003-00000000.json", whole.substr(0, whole.size() - 40));  // cut short
+  std::string flipped = spool_text(make_events(3, torn));
+  flipped[flipped.size() - 5] ^= 1;  // a bit flipped on the way to the disk
+  write_spool("00000000000000000004-00000000.json", flipped);
+  write_spool("00000000000000000005-00000000.json", spool_text(make_events(5, last)));
+  auto quarantined_before = counter("events_quarantined_total");
+
+  auto sender = make_sender(options());
+  sender->start();
+  std::set<std::string> whole_ids = first;
+  whole_ids.insert(last.begin(), last.end());
+  ASSERT_TRUE(eventually([&] { return stored_set() == whole_ids; })) << "stored " << stored_set().size();
+  EXPECT_TRUE(eventually([&] { return spool_files().empty(); }));
+  sender->stop(1000ms);
+  EXPECT_EQ(quarantined(), (std::vector<std::string>{"00000000000000000002-00000000.json",
+                                                      "00000000000000000003-00000000.json",
+                                                      "00000000000000000004-00000000.json"}));
+  EXPECT_EQ(counter("events_quarantined_total") - quarantined_before, 10u) << "7 + 3 from the headers; 0 for the empty file";
+}
+
+// Spool files written by earlier versions (a bare JSON array) are still delivered.
+TEST_F(EventSenderTest, SpoolFilesOfEarlierVersionsAreDelivered) {
+  std::set<std::string> ids;
+  write_spool("00000000000000000001-00000000.json", toggle::to_json_array(make_events(6, ids)));
+  auto sender = make_sender(options());
+  sender->start();
+  ASSERT_TRUE(eventually([&] { return stored_set() == ids; }));
+  sender->stop(1000ms);
+  EXPECT_TRUE(quarantined().empty());
+}
+
+// A spool that cannot be written (here its parent is a file, as on a read-only or full disk every
+// write fails) must not stop evaluation-service: the sender keeps running and counts the events it
+// cannot keep, then spools again once the disk takes writes.
+TEST_F(EventSenderTest, AnUnwritableSpoolCountsDropsAndRecovers) {
+  std::string blocker = dir.file("not-a-folder");
+  std::ofstream(blocker) << "x";
+  SenderOptions o = options();
+  o.spool_dir = blocker + "/spool";
+  spool_dir = o.spool_dir;
+  auto sender = make_sender(o);
+  sender->start();  // logs that the folder cannot be made; does not throw
+  analytics.stop();
+  auto dropped_before = counter("events_dropped_total");
+  std::set<std::string> lost, kept;
+  for (auto& e : make_events(12, lost)) sender->emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return counter("events_dropped_total") - dropped_before == 12; }))
+      << "dropped " << counter("events_dropped_total") - dropped_before;
+
+  fs::remove(blocker);  // the disk takes writes again
+  for (auto& e : make_events(8, kept)) sender->emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return spooled_ids() == kept; })) << "spooled " << spooled_ids().size();
+  analytics.start();
+  ASSERT_TRUE(eventually([&] { return stored_set() == kept; }, 15000ms));
+  sender->stop(1000ms);
+}
+
+// An analytics that answers 500 to every batch (its own failure, not an outage: 502/503/504 are
+// retried for as long as it takes) gets each batch a bounded number of times; then the batch is
+// set aside, so the batches after it are not held back for ever.
+TEST_F(EventSenderTest, ABatchTheTransportKeepsFailingOnIsSetAsideAfterBoundedRetries) {
+  struct Failing : toggle::App {
+    using Config = int;
+    explicit Failing(const int&) {
+      router().post("/events", [](toggle::Request&) -> toggle::Reply { throw std::runtime_error("disk on fire"); });
+    }
+  };
+  testsupport::RunningApp<Failing> failing(0);
+  SenderOptions o = options();
+  o.max_refusals = 3;
+  o.retry_min = o.retry_max = 20ms;
+  auto quarantined_before = counter("events_quarantined_total");
+  auto sender = std::make_unique<EventSender>(o, std::make_unique<HttpEventPublisher>(failing.url(), kServiceKey));
+  sender->start();
+  std::set<std::string> ids;
+  for (auto& e : make_events(9, ids)) sender->emit(std::move(e));
+  ASSERT_TRUE(eventually([&] { return counter("events_quarantined_total") - quarantined_before == 9; }))
+      << "quarantined " << counter("events_quarantined_total") - quarantined_before;
+  EXPECT_TRUE(eventually([&] { return sender->spooled_files() == 0; }));
+  EXPECT_FALSE(quarantined().empty());
+  sender->stop(500ms);
 }
 
 }  // namespace

@@ -103,6 +103,33 @@ TEST_F(PostgresDriverTest, AScriptIsOneImplicitTransaction) {
   EXPECT_EQ(count("a"), 2) << "a script is one implicit transaction";
 }
 
+// Two writers that lock the same rows in opposite orders (as a flag PUT and a DELETE can) make
+// PostgreSQL abort one of them with a deadlock (40P01). The loser's transaction is run again, so
+// both writes succeed: neither caller sees a 500.
+TEST_F(PostgresDriverTest, ATransactionThatLosesADeadlockIsRunAgain) {
+  db->exec("CREATE TABLE pair (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+  db->exec("INSERT INTO pair VALUES (1, 0), (2, 0)");
+  std::atomic<int> arrived{0};
+  std::atomic<int> runs{0};
+  auto writer = [&](int first, int second) {
+    db->transaction([&](sql::Connection& c) {
+      bool first_run = runs.fetch_add(1) < 2;
+      c.exec("UPDATE pair SET v = v + 1 WHERE id = $1", {int64_t{first}});
+      if (first_run) {  // both hold their first row before either asks for its second
+        arrived.fetch_add(1);
+        for (int i = 0; i < 200 && arrived.load() < 2; ++i) std::this_thread::sleep_for(10ms);
+      }
+      c.exec("UPDATE pair SET v = v + 1 WHERE id = $1", {int64_t{second}});
+    });
+  };
+  auto a = std::async(std::launch::async, writer, 1, 2);
+  auto b = std::async(std::launch::async, writer, 2, 1);
+  EXPECT_NO_THROW(a.get());
+  EXPECT_NO_THROW(b.get());
+  EXPECT_EQ(runs.load(), 3) << "one of the two was run again";
+  EXPECT_EQ(db->exec("SELECT SUM(v) FROM pair").rows.at(0).integer(0), 4) << "each write applied once";
+}
+
 TEST_F(PostgresDriverTest, AFullPoolMakesCallersWaitThenFailAsUnavailable) {
   auto small = open(2, 300ms);
   auto a = small->acquire();

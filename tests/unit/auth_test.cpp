@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "toggle/core/server.hpp"
@@ -77,6 +79,10 @@ class FakeAuthService {
                   ++calls;
                   auto key = toggle::api_key_from_header(req.header("Authorization"));
                   if (key == "good") return toggle::Response{200, R"({"valid":true,"scopes":["read","write"]})"};
+                  if (key == "slow") {  // an auth-service under load
+                    std::this_thread::sleep_for(300ms);
+                    return toggle::Response{200, R"({"valid":true,"scopes":["read"]})"};
+                  }
                   if (key == "old") return toggle::Response{200, R"({"valid":true})"};  // before scopes
                   if (key == "down" || key == "service-key")
                     return toggle::error_response(toggle::ErrorKind::internal, "internal", "database down");
@@ -85,7 +91,7 @@ class FakeAuthService {
                 {.blocking = false});
     toggle::ServerOptions opt;
     opt.host = "127.0.0.1";
-    opt.io_threads = 1;
+    opt.io_threads = 4;  // a validator without single-flight would send its checks in parallel
     opt.worker_threads = 1;
     server_ = std::make_unique<toggle::Server>(opt, router_);
     server_->start();
@@ -127,6 +133,35 @@ std::pair<int, std::string> failure_of(const std::function<void()>& fn) {
 int status_of(const std::function<void()>& fn) { return failure_of(fn).first; }
 
 const toggle::ScopeSet kReadWrite{Scope::read, Scope::write};
+
+// Eight requests with the same unseen key arriving together cost one call to auth-service, not
+// eight: the others wait for the first one's answer.
+TEST(KeyValidatorTest, ConcurrentChecksOfOneKeyShareOneCall) {
+  FakeAuthService auth;
+  KeyValidator v(auth.url, "", 60s, 60s);
+  std::vector<std::future<KeyValidator::Check>> checks;
+  for (int i = 0; i < 8; ++i) checks.push_back(std::async(std::launch::async, [&] { return v.validate("slow"); }));
+  for (auto& c : checks) EXPECT_EQ(c.get().verdict, Verdict::valid);
+  EXPECT_EQ(auth.calls.load(), 1);
+}
+
+// The cache is bounded and evicts the least recently used key: a key in use stays cached while
+// keys seen once (e.g. a flood of random ones) come and go.
+TEST(KeyValidatorTest, TheCacheEvictsTheLeastRecentlyUsedKey) {
+  FakeAuthService auth;
+  KeyValidator v(auth.url, "", 60s, 60s, /*capacity=*/2);
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);
+  EXPECT_EQ(v.validate("random-1").verdict, Verdict::invalid);
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);  // used again: now the most recent
+  EXPECT_EQ(v.validate("random-2").verdict, Verdict::invalid);  // evicts random-1, not good
+  EXPECT_EQ(auth.calls.load(), 3);
+  EXPECT_TRUE(v.cached("good").has_value());
+  EXPECT_FALSE(v.cached("random-1").has_value());
+  for (int i = 0; i < 100; ++i) v.validate("flood-" + std::to_string(i));
+  EXPECT_EQ(v.validate("good").verdict, Verdict::valid);
+  EXPECT_EQ(auth.calls.load(), 3 + 100 + 1) << "a flood costs the key in use at most one more call";
+  EXPECT_TRUE(v.cached("good").has_value());
+}
 
 TEST(KeyValidatorTest, ValidKeyIsCachedForItsTtlWithItsScopes) {
   FakeAuthService auth;

@@ -85,14 +85,16 @@ class ChangeFeedServerTest : public testing::Test {
     server->stop(5s);
   }
 
-  toggle::ClientResponse changes(const std::string& query, std::chrono::milliseconds timeout = 10s) const {
+  toggle::ClientResponse changes(const std::string& query, std::chrono::milliseconds timeout = 10s,
+                                 const std::string& key = "") const {
     toggle::ClientRequest req;
     req.url = "http://127.0.0.1:" + std::to_string(server->port()) + "/changes?" + query;
     req.timeout = timeout;
+    if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
     return toggle::HttpClient().send(req);
   }
-  std::future<toggle::ClientResponse> changes_async(const std::string& query) const {
-    return std::async(std::launch::async, [this, query] { return changes(query); });
+  std::future<toggle::ClientResponse> changes_async(const std::string& query, const std::string& key = "") const {
+    return std::async(std::launch::async, [this, query, key] { return changes(query, 10s, key); });
   }
   static nlohmann::json body(const toggle::ClientResponse& r) { return nlohmann::json::parse(r.body); }
 
@@ -145,6 +147,46 @@ TEST_F(ChangeFeedServerTest, PublishWakesReadersThatHaveNotSeenTheNewVersion) {
   auto second = at6.get();
   ASSERT_EQ(second.status, 200) << second.error;
   EXPECT_EQ(body(second)["since"], 6);
+}
+
+// Many readers parked at one position cost one reply build per write, not one per reader.
+TEST_F(ChangeFeedServerTest, ReadersAtTheSamePositionShareOneBuiltReply) {
+  std::vector<std::future<toggle::ClientResponse>> at5;
+  for (int i = 0; i < 20; ++i) at5.push_back(changes_async("since=5&epoch=epoch-1&wait_ms=60000"));
+  auto at4 = changes("since=4&epoch=epoch-1&wait_ms=60000");  // behind: answered at once
+  ASSERT_EQ(at4.status, 200);
+  ASSERT_TRUE(eventually([&] { return parked.load() == 20; }));
+  std::size_t before = log->count();
+  feed.publish(6);
+  for (auto& r : at5) {
+    auto res = r.get();
+    ASSERT_EQ(res.status, 200) << res.error;
+    EXPECT_EQ(body(res)["since"], 5);
+  }
+  EXPECT_EQ(log->count() - before, 1u) << "one build for the twenty readers at version 5";
+}
+
+// One API key cannot park more than its share of polls (each holds a connection): one more is
+// refused with 429 at once; another key's polls still park.
+TEST_F(ChangeFeedServerTest, OneKeyCannotParkMoreThanItsShareOfPolls) {
+  feed.set_max_parked_per_reader(2);
+  auto a1 = changes_async("since=5&epoch=epoch-1&wait_ms=60000", "key-a");
+  auto a2 = changes_async("since=5&epoch=epoch-1&wait_ms=60000", "key-a");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 2; }));
+  auto a3 = changes("since=5&epoch=epoch-1&wait_ms=60000", 5s, "key-a");
+  EXPECT_EQ(a3.status, 429) << a3.body;
+  EXPECT_NE(a3.body.find("too_many_polls"), std::string::npos) << a3.body;
+  auto b1 = changes_async("since=5&epoch=epoch-1&wait_ms=60000", "key-b");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 3; }));
+  feed.publish(6);
+  EXPECT_EQ(a1.get().status, 200);
+  EXPECT_EQ(a2.get().status, 200);
+  EXPECT_EQ(b1.get().status, 200);
+  // Answered polls free the key's share again.
+  auto a4 = changes_async("since=6&epoch=epoch-1&wait_ms=60000", "key-a");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 4; }));
+  feed.publish(7);
+  EXPECT_EQ(a4.get().status, 200);
 }
 
 TEST_F(ChangeFeedServerTest, AReaderAheadOfTheFeedIsAnsweredAtOnce) {

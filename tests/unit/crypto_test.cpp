@@ -157,3 +157,11 @@ TEST(UuidV4, ThreadsDoNotShareASequence) {
 }
 
 }  // namespace
+
+// RFC 4231, test case 2: HMAC-SHA-256 with key "Jefe".
+TEST(CryptoTest, HmacSha256MatchesTheRfcVector) {
+  EXPECT_EQ(toggle::crypto::hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_NE(toggle::crypto::hmac_sha256_hex("Jefe", "what do ya want for nothing!"),
+            toggle::crypto::hmac_sha256_hex("Jefe", "what do ya want for nothing?"));
+}

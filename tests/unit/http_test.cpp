@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "toggle/core/json.hpp"
+
 namespace {
 
 using namespace std::string_literals;
@@ -310,3 +312,13 @@ TEST(ReplyWith, AnErrorThrownByADeferredStartBecomesItsReply) {
 }
 
 }  // namespace
+
+// nesting_within(): the depth of arrays and objects, brackets inside strings not counted.
+TEST(JsonNestingTest, CountsArraysAndObjectsButNotBracketsInStrings) {
+  EXPECT_TRUE(toggle::nesting_within(R"({"a":[1,{"b":[]}]})", 4));
+  EXPECT_FALSE(toggle::nesting_within(R"({"a":[1,{"b":[]}]})", 3));
+  EXPECT_TRUE(toggle::nesting_within(R"({"a":"[[[[[[[[{{{{"})", 1));
+  EXPECT_TRUE(toggle::nesting_within(R"({"a":"\"[[[["})", 1)) << "an escaped quote does not end the string";
+  EXPECT_FALSE(toggle::nesting_within(std::string(100000, '['), 64));
+  EXPECT_TRUE(toggle::nesting_within("", 0));
+}

@@ -972,6 +972,91 @@ TEST_F(ServerTest, ConnectionsOverTheMaximumAreClosed) {
   EXPECT_EQ(res->status, 200);
 }
 
+// A route's header check (the API key) runs before the body is read: a request that will be
+// refused is answered at once, without the server waiting for (or reading) its 4 MB body.
+TEST_F(ServerTest, AHeaderCheckRefusesARequestBeforeItsBodyIsRead) {
+  std::atomic<int> calls{0};
+  toggle::RouteOptions checked{.blocking = true, .body_limit = 8 << 20};
+  checked.before_body = [](const Request& req) {
+    if (req.header("X-Key") != "good") throw Error(ErrorKind::unauthenticated, "invalid_key", "invalid key");
+  };
+  router.post("/upload",
+              [&calls](Request& req) -> Reply {
+                ++calls;
+                return echo_length(req);
+              },
+              checked);
+  start();
+  RawConnection refused(port);
+  ASSERT_TRUE(refused.send("POST /upload HTTP/1.1\r\nHost: t\r\nX-Key: bad\r\nContent-Length: 4000000\r\n\r\n"));
+  auto res = refused.read_response();  // no byte of the body was sent
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_NE(res->body.find("invalid_key"), std::string::npos) << res->body;
+  EXPECT_EQ(calls.load(), 0);
+
+  RawConnection accepted(port);
+  ASSERT_TRUE(accepted.send("POST /upload HTTP/1.1\r\nHost: t\r\nX-Key: good\r\nContent-Length: 3\r\n\r\nabc"));
+  res = accepted.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+// A client trickling its headers a byte at a time (slowloris) is cut off at the header timeout,
+// although every byte arrives well within the idle timeout; a keep-alive connection that merely
+// waits for its next request keeps the (longer) idle timeout.
+TEST_F(ServerTest, HeadersTrickledSlowerThanTheHeaderTimeoutAreCutOff) {
+  options.idle_timeout = 60s;
+  options.header_timeout = 300ms;
+  router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
+  start();
+  RawConnection slow(port);
+  ASSERT_TRUE(slow.connected());
+  const std::string request = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  bool cut_off = false;
+  for (char c : request) {  // one byte every 50 ms: about 4 s for the whole header
+    if (!slow.send(std::string(1, c))) {
+      cut_off = true;
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(cut_off || !slow.read_response().has_value()) << "the trickled request was served";
+
+  RawConnection patient(port);
+  ASSERT_TRUE(patient.connected());
+  std::this_thread::sleep_for(600ms);  // longer than the header timeout, before the first byte
+  ASSERT_TRUE(patient.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto res = patient.read_response();
+  ASSERT_TRUE(res) << "an idle keep-alive connection was closed before its idle timeout";
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(ServerTest, OneAddressCannotHoldMoreThanItsShareOfConnections) {
+  options.max_connections_per_address = 2;
+  options.io_threads = 1;
+  router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
+  start();
+  RawConnection first(port), second(port);
+  ASSERT_TRUE(first.connected() && second.connected());
+  for (int i = 0; i < 500 && server->open_connections() < 2; ++i) std::this_thread::sleep_for(10ms);
+  RawConnection third(port);  // the kernel completes the handshake; the server then closes it
+  third.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_FALSE(third.read_response().has_value());
+  ASSERT_TRUE(first.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  EXPECT_TRUE(first.read_response());
+  EXPECT_TRUE(first.read_response());
+  EXPECT_TRUE(first.read_eof());
+  // Its share is free again once one of its connections has closed.
+  for (int i = 0; i < 500 && server->open_connections() > 1; ++i) std::this_thread::sleep_for(10ms);
+  RawConnection fourth(port);
+  ASSERT_TRUE(fourth.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto res = fourth.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Graceful stop
 

@@ -1,5 +1,8 @@
 #include "toggle/core/auth.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+
 #include "toggle/core/crypto.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
@@ -55,20 +58,51 @@ std::string_view api_key_of(const Request& req) {
 }
 
 KeyValidator::KeyValidator(std::string url, std::string service_key, std::chrono::milliseconds valid_ttl,
-                           std::chrono::milliseconds invalid_ttl)
-    : url_(std::move(url)), service_key_(std::move(service_key)), valid_ttl_(valid_ttl), invalid_ttl_(invalid_ttl) {
-}
+                           std::chrono::milliseconds invalid_ttl, std::size_t capacity)
+    : url_(std::move(url)),
+      service_key_(std::move(service_key)),
+      valid_ttl_(valid_ttl),
+      invalid_ttl_(invalid_ttl),
+      capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+struct KeyValidator::Flight {
+  std::condition_variable done_cv;
+  bool done = false;
+  Check check;
+};
 
 std::optional<KeyValidator::Check> KeyValidator::cached(std::string_view key) {
   std::lock_guard lock(mutex_);
   auto it = cache_.find(std::string(key));
   if (it == cache_.end() || it->second.expires <= std::chrono::steady_clock::now()) return std::nullopt;
+  recency_.splice(recency_.begin(), recency_, it->second.recency);
   return it->second.check;
 }
 
 KeyValidator::Check KeyValidator::validate(std::string_view key) {
   if (key.empty()) return {Verdict::invalid, {}};
   if (auto hit = cached(key)) return *hit;
+  std::string name(key);
+  std::shared_ptr<Flight> flight;
+  {
+    std::unique_lock lock(mutex_);
+    if (auto it = flights_.find(name); it != flights_.end()) {
+      auto joined = it->second;  // someone is asking already: wait for their answer
+      joined->done_cv.wait(lock, [&] { return joined->done; });
+      return joined->check;
+    }
+    flight = flights_[name] = std::make_shared<Flight>();
+  }
+  Check check = ask_auth_service(key);
+  std::lock_guard lock(mutex_);
+  flight->check = check;
+  flight->done = true;
+  flights_.erase(name);
+  flight->done_cv.notify_all();
+  return check;
+}
+
+KeyValidator::Check KeyValidator::ask_auth_service(std::string_view key) {
   key_validations().inc();
   auto res = client_.send({"GET",
                            url_ + "/validate",
@@ -95,10 +129,24 @@ KeyValidator::Check KeyValidator::validate(std::string_view key) {
     return {Verdict::unavailable, {}};
   }
   std::lock_guard lock(mutex_);
-  if (cache_.size() > 10000) cache_.clear();  // bounded: a flood of random keys cannot grow it
-  cache_[std::string(key)] = {check, std::chrono::steady_clock::now() +
-                                         (check.verdict == Verdict::valid ? valid_ttl_ : invalid_ttl_)};
+  remember(std::string(key), check);
   return check;
+}
+
+void KeyValidator::remember(const std::string& key, const Check& check) {
+  auto expires = std::chrono::steady_clock::now() + (check.verdict == Verdict::valid ? valid_ttl_ : invalid_ttl_);
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    it->second.check = check;
+    it->second.expires = expires;
+    recency_.splice(recency_.begin(), recency_, it->second.recency);
+    return;
+  }
+  if (cache_.size() >= capacity_) {  // bounded: the least recently used key goes
+    cache_.erase(recency_.back());
+    recency_.pop_back();
+  }
+  recency_.push_front(key);
+  cache_.emplace(key, Entry{check, expires, recency_.begin()});
 }
 
 void throw_missing_key() {
@@ -123,6 +171,11 @@ void KeyValidator::require(const Request& req, Scope scope) {
   std::string_view key = api_key_of(req);
   if (key.empty()) throw_missing_key();
   require_scope(validate(key), scope);
+}
+
+RouteOptions key_checked_before_body(KeyValidator& validator, Scope scope, RouteOptions options) {
+  options.before_body = [&validator, scope](const Request& req) { validator.require(req, scope); };
+  return options;
 }
 
 Handler with_api_key(KeyValidator& validator, Scope scope, Handler handler) {

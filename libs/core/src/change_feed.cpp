@@ -1,5 +1,9 @@
 #include "toggle/core/change_feed.hpp"
 
+#include <algorithm>
+#include <tuple>
+
+#include "toggle/core/auth.hpp"
 #include "toggle/core/log.hpp"
 #include "toggle/core/text.hpp"
 
@@ -44,7 +48,8 @@ void ChangeFeed::close() {
   wake_.notify_all();
 }
 
-Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait) {
+Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait,
+                       const std::string& reader) {
   std::function<std::int64_t()> source;
   {
     std::lock_guard lock(mutex_);
@@ -58,10 +63,18 @@ Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono
     answer_now = since != version_ || epoch != epoch_ || closed_ || max_wait.count() <= 0;
   }
   if (answer_now) return build_(since, epoch);  // outside the lock: building reads storage
-  return Deferred{[this, since, epoch, max_wait](Responder responder) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = parked_per_reader_.find(reader);
+    if (it != parked_per_reader_.end() && it->second >= max_parked_per_reader_)
+      throw Error(ErrorKind::too_many_requests, "too_many_polls",
+                  "this API key has " + std::to_string(it->second) + " change-feed polls parked already");
+  }
+  return Deferred{[this, since, epoch, max_wait, reader](Responder responder) {
     {
       std::lock_guard lock(mutex_);
-      waiters_.push_back({since, epoch, std::chrono::steady_clock::now() + max_wait, std::move(responder)});
+      ++parked_per_reader_[reader];
+      waiters_.push_back({since, epoch, std::chrono::steady_clock::now() + max_wait, std::move(responder), reader});
     }
     wake_.notify_all();
   }};
@@ -81,7 +94,7 @@ Reply ChangeFeed::handle(const Request& req) {
   std::int64_t wait_ms = number("wait_ms", 0, 60000);
   std::string epoch = req.query("epoch").value_or("");
   if (epoch.size() > 64) throw Error::invalid("invalid_parameter", "'epoch' is too long");
-  return wait(since, epoch, std::chrono::milliseconds(wait_ms));
+  return wait(since, epoch, std::chrono::milliseconds(wait_ms), std::string(api_key_of(req)));
 }
 
 void ChangeFeed::loop() {
@@ -89,31 +102,46 @@ void ChangeFeed::loop() {
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     auto next_deadline = now + std::chrono::seconds(1);
-    std::vector<Waiter> due;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (closed_ || it->since != version_ || it->deadline <= now) {
-        due.push_back(std::move(*it));
-        it = waiters_.erase(it);
+    std::vector<Waiter> due, still;
+    for (auto& w : waiters_) {
+      if (closed_ || w.since != version_ || w.deadline <= now) {
+        if (auto it = parked_per_reader_.find(w.reader); it != parked_per_reader_.end() && --it->second == 0)
+          parked_per_reader_.erase(it);
+        due.push_back(std::move(w));
       } else {
-        next_deadline = std::min(next_deadline, it->deadline);
-        ++it;
+        next_deadline = std::min(next_deadline, w.deadline);
+        still.push_back(std::move(w));
       }
     }
+    waiters_.swap(still);
     if (!due.empty()) {
       lock.unlock();
-      for (auto& w : due) {
-        try {
-          w.responder(build_(w.since, w.epoch));
-        } catch (const std::exception& e) {
-          log::warn("change feed reply failed", {{"error", e.what()}});
-          w.responder(error_response(ErrorKind::unavailable, "storage_unavailable", "storage unavailable"));
-        }
-      }
+      answer(due);
       lock.lock();
       continue;
     }
     if (stopping_) return;
     wake_.wait_until(lock, next_deadline);
+  }
+}
+
+// Readers parked at the same position get the same reply: it is built once per distinct (since,
+// epoch), not once per reader, so a write costs the same with one parked reader or thousands.
+void ChangeFeed::answer(std::vector<Waiter>& due) {
+  std::stable_sort(due.begin(), due.end(), [](const Waiter& a, const Waiter& b) {
+    return std::tie(a.since, a.epoch) < std::tie(b.since, b.epoch);
+  });
+  for (std::size_t i = 0; i < due.size();) {
+    Response reply;
+    try {
+      reply = build_(due[i].since, due[i].epoch);
+    } catch (const std::exception& e) {
+      log::warn("change feed reply failed", {{"error", e.what()}});
+      reply = error_response(ErrorKind::unavailable, "storage_unavailable", "storage unavailable");
+    }
+    std::size_t j = i;
+    for (; j < due.size() && due[j].since == due[i].since && due[j].epoch == due[i].epoch; ++j) due[j].responder(reply);
+    i = j;
   }
 }
 

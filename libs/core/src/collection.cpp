@@ -11,6 +11,7 @@ void add_collection_routes(Router& router, KeyValidator& keys, FeedStore& store,
   std::string item = path + "/{" + param + "}";
   auto key_of = [param](const Request& req) { return checked_flag_name(req.path_param(param), param); };
   auto not_found = [items](const std::string& key) { return Error::not_found(items.not_found_code, items.not_found(key)); };
+  writes = key_checked_before_body(keys, Scope::write, writes);  // a refused write's body is not read
   router.post(path, with_api_key(keys, Scope::write, items.create), writes);
   router.get(path, with_api_key(keys, Scope::read, [&store](Request&) -> Reply {
                json all = json::array();

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <chrono>
@@ -48,6 +49,15 @@ std::string sha256_hex(std::string_view data) {
   unsigned char digest[32];
   sha256(data, digest);
   return to_hex(digest, sizeof digest);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), digest, &length))
+    throw std::runtime_error("HMAC failed");
+  return to_hex(digest, length);
 }
 
 std::string random_hex(std::size_t bytes) {

@@ -48,11 +48,24 @@ bool FeedFollower::accept(const FeedPosition& base, const json& reply) {
   return true;
 }
 
+bool FeedFollower::behind(const json& reply) const {
+  std::lock_guard lock(mutex_);
+  return reply.at("epoch").get<std::string>() == position_.epoch &&
+         reply.at("version").get<std::int64_t>() < position_.version;
+}
+
+void FeedFollower::resync(const json& reply) {
+  std::lock_guard lock(mutex_);
+  apply_(reply);
+  position_ = {reply.at("epoch").get<std::string>(), reply.at("version").get<std::int64_t>()};
+}
+
 void FeedFollower::run() {
   HttpClient client;
   auto backoff = std::chrono::milliseconds(100);
   auto last_full = std::chrono::steady_clock::now();
   auto last_complaint = std::chrono::steady_clock::time_point{};
+  bool source_behind = false;  // the last reply was a full state older than ours
   while (!stopping_) {
     FeedPosition base = position();
     // A follower that has no state yet (no epoch) or whose safety-net resync is due asks for the
@@ -75,8 +88,29 @@ void FeedFollower::run() {
         json reply = json::parse(res.body);
         // Only this follower's own replies are passed on: one from another replica passed on
         // again would echo between the replicas forever.
-        if (accept(base, reply) && on_accepted_) on_accepted_(base, reply);
-        if (reply.at("full").get<bool>()) last_full = std::chrono::steady_clock::now();
+        bool full = reply.at("full").get<bool>();
+        if (accept(base, reply)) {
+          if (on_accepted_) on_accepted_(base, reply);
+          source_behind = false;
+        } else if (full && behind(reply)) {
+          // The source answers with a state older than ours in the same history: its database was
+          // restored from a backup or lost its last commits. The source is the truth: once it
+          // says so twice in a row, a moment apart (a reply that merely raced a newer one from
+          // another replica is not a restore), take its state.
+          if (source_behind) {
+            log::warn("change feed source went back in its history: resynced to its state",
+                      {{"source", opt_.service}, {"version", reply.at("version").get<std::int64_t>()},
+                       {"was", position().version}});
+            resync(reply);
+            source_behind = false;
+          } else {
+            source_behind = true;
+            pause(backoff);
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+            continue;
+          }
+        }
+        if (full) last_full = std::chrono::steady_clock::now();
       } catch (const std::exception& e) {
         problem = std::string("malformed change feed reply: ") + e.what();
       }

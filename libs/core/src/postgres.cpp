@@ -192,10 +192,12 @@ class PostgresDatabase final : public Database {
       if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
         const char* sqlstate = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
         ErrorKind kind = classify(sqlstate, PQstatus(c_) != CONNECTION_OK);
+        bool lost_race = sqlstate && (std::string_view(sqlstate) == "40P01" || std::string_view(sqlstate) == "40001");
         std::string msg = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
         if (msg.empty()) msg = trimmed(PQerrorMessage(c_));
         if (msg.empty()) msg = "PostgreSQL error";
         PQclear(r);
+        if (lost_race) throw Error::transaction_conflict(msg);
         throw Error(kind, msg);
       }
       Result result;

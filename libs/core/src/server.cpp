@@ -25,6 +25,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -196,6 +197,8 @@ struct Server::Impl {
   std::mutex open_mutex;
   std::condition_variable all_closed;  // notified when `open` drops to 0 while draining
   std::atomic<bool> draining{false};
+  std::mutex per_address_mutex;  // taken once per connection, at accept and at close
+  std::map<net::ip::address, std::size_t> per_address;
   std::size_t next_shard = 0;
   std::array<std::atomic<Counter*>, 600> responses{};  // by status code, registered on first use
   GaugeHandle open_gauge;
@@ -365,7 +368,7 @@ struct Server::Impl {
   // the route's limit. nullopt when the peer closed the connection or went quiet, or shutdown
   // began; an Exchange with a `rejection` when the request cannot be served (malformed, too
   // large: the body is not read).
-  Task<bool> read_request(Connection& conn, beast::flat_buffer& buffer, Exchange& ex) {
+  Task<bool> read_request(Shard& shard, Connection& conn, beast::flat_buffer& buffer, Exchange& ex) {
     auto& parser = ex.parser;
     beast::error_code ec;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
@@ -374,7 +377,14 @@ struct Server::Impl {
     // boost::none: Beast 1.74 compares Content-Length with it and fails every non-empty body.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     conn.busy = false;
-    co_await with_deadline(conn, opt.idle_timeout, [&] {
+    if (buffer.size() == 0) {  // waiting for the next request: the idle timeout
+      conn.deadline = Clock::now() + opt.idle_timeout;
+      co_await conn.socket.async_wait(tcp::socket::wait_read, net::redirect_error(use_task, ec));
+      conn.deadline = Clock::time_point::max();
+      if (ec) co_return false;  // idle too long, or shutdown began
+    }
+    // Its first byte is here: the whole header within the (shorter) header timeout.
+    co_await with_deadline(conn, opt.header_timeout, [&] {
       return http::async_read_header(conn.socket, buffer, parser, net::redirect_error(use_task, ec));
     });
     conn.busy = true;
@@ -425,6 +435,25 @@ struct Server::Impl {
     if (auto length = parser.content_length(); length && *length > limit) {
       ex.rejection = too_large();
       co_return true;
+    }
+    if (!parser.is_done() && ex.match.endpoint && ex.match.endpoint->options.before_body) {
+      // The route's check of the headers (e.g. the API key) before the body is read: a request
+      // that will be refused costs no body read (nor a 100 Continue).
+      Response refusal = co_await await_reply(shard, [this, &ex](Responder responder) {
+        workers->post([this, &ex, responder] {
+          try {
+            ex.match.endpoint->options.before_body(ex.request);
+            responder(Response{0});
+          } catch (...) {
+            responder(reply_for_current_exception(ex.id));
+          }
+        });
+      });
+      if (refusal.status != 0) {
+        if (ex.match.endpoint->options.cors) add_cors_headers(refusal, ex.request.header("Origin"));
+        ex.rejection = std::move(refusal);
+        co_return true;
+      }
     }
     if (!parser.is_done()) {
       if (beast::iequals(head[http::field::expect], "100-continue")) {
@@ -478,7 +507,7 @@ struct Server::Impl {
     beast::flat_buffer buffer;
     while (!draining.load(std::memory_order_relaxed)) {
       Exchange ex;
-      if (!co_await read_request(conn, buffer, ex)) co_return;
+      if (!co_await read_request(shard, conn, buffer, ex)) co_return;
       auto& head = ex.parser.get();
       if (ex.rejection) {
         // The request was not read to its end: the connection cannot carry another one.
@@ -495,7 +524,7 @@ struct Server::Impl {
     }
   }
 
-  Task<void> session(Shard& shard, Socket socket) {
+  Task<void> session(Shard& shard, Socket socket, net::ip::address peer) {
     Connection conn{std::move(socket)};
     shard.connections.insert(&conn);
     try {
@@ -507,6 +536,7 @@ struct Server::Impl {
     conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
     conn.socket.close(ignored);
     shard.connections.erase(&conn);
+    release_address(peer);
     if (open.fetch_sub(1) == 1 && draining.load()) {
       std::lock_guard lock(open_mutex);
       all_closed.notify_all();
@@ -527,14 +557,33 @@ struct Server::Impl {
         co_await pause.async_wait(net::redirect_error(use_task, ec));
         continue;
       }
-      if (open.load() >= opt.max_connections) {
+      auto peer = socket.remote_endpoint(ec).address();
+      if (open.load() >= opt.max_connections || ec || !claim_address(peer)) {
         socket.close(ec);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
       open.fetch_add(1);
-      net::co_spawn(shard.ioc, session(shard, std::move(socket)), net::detached);
+      net::co_spawn(shard.ioc, session(shard, std::move(socket), peer), net::detached);
     }
+  }
+
+  // Counts a connection of `peer`; false when it holds max_connections_per_address already.
+  bool claim_address(const net::ip::address& peer) {
+    if (opt.max_connections_per_address == 0) return true;
+    std::lock_guard lock(per_address_mutex);
+    auto& count = per_address[peer];
+    if (count >= opt.max_connections_per_address) {
+      if (count == 0) per_address.erase(peer);
+      return false;
+    }
+    ++count;
+    return true;
+  }
+  void release_address(const net::ip::address& peer) {
+    if (opt.max_connections_per_address == 0) return;
+    std::lock_guard lock(per_address_mutex);
+    if (auto it = per_address.find(peer); it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
   // Closes the connections whose I/O operation has outlived its deadline.

@@ -50,6 +50,9 @@ ServiceSettings ServiceSettings::from_env(Env& env, std::string name, std::uint1
   o.max_header_bytes = static_cast<std::size_t>(env.integer("HTTP_MAX_HEADER_BYTES", 16 * 1024, 1024, 1 << 20));
   o.max_connections = static_cast<std::size_t>(env.integer("HTTP_MAX_CONNECTIONS", 20000, 1, 1000000));
   o.idle_timeout = env.millis("HTTP_IDLE_TIMEOUT_MS", 60000, 100, 3600000);
+  o.header_timeout = env.millis("HTTP_HEADER_TIMEOUT_MS", 10000, 100, 3600000);
+  o.max_connections_per_address =
+      static_cast<std::size_t>(env.integer("HTTP_MAX_CONNECTIONS_PER_ADDRESS", 1000, 0, 1000000));
   o.read_timeout = env.millis("HTTP_READ_TIMEOUT_MS", 30000, 100, 3600000);
   o.write_timeout = o.read_timeout;
   s.shutdown_timeout = env.millis("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000);

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +24,7 @@
 
 #include "toggle/core/client.hpp"
 #include "toggle/core/http.hpp"
+#include "toggle/core/router.hpp"
 
 namespace toggle {
 
@@ -68,13 +71,16 @@ class KeyValidator {
     ScopeSet scopes;  // when valid
   };
 
+  // `capacity`: keys remembered at most; the least recently used goes first, so a flood of random
+  // keys cannot push out the keys in use for longer than one round trip each.
   KeyValidator(std::string auth_service_url, std::string service_key,
                std::chrono::milliseconds valid_ttl = std::chrono::seconds(3),
-               std::chrono::milliseconds invalid_ttl = std::chrono::seconds(1));
+               std::chrono::milliseconds invalid_ttl = std::chrono::seconds(1), std::size_t capacity = 10000);
 
   // Cached answer only; nullopt when auth-service must be asked (a blocking call).
   std::optional<Check> cached(std::string_view key);
-  // Cached answer or one call to auth-service (blocking, bounded by a 2 s timeout).
+  // Cached answer or one call to auth-service (blocking, bounded by a 2 s timeout). Concurrent
+  // checks of the same key share one call.
   Check validate(std::string_view key);
   // For handlers: throws Error unless the request's key is valid and has `scope`.
   void require(const Request& req, Scope scope);
@@ -83,12 +89,20 @@ class KeyValidator {
   struct Entry {
     Check check;
     std::chrono::steady_clock::time_point expires;
+    std::list<std::string>::iterator recency;  // its place in recency_
   };
+  struct Flight;  // a call to auth-service under way, which later checks of the key wait for
+  Check ask_auth_service(std::string_view key);
+  void remember(const std::string& key, const Check& check);  // mutex_ held
+
   std::string url_, service_key_;
   std::chrono::milliseconds valid_ttl_, invalid_ttl_;
+  std::size_t capacity_;
   HttpClient client_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> cache_;
+  std::list<std::string> recency_;  // most recently used first
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
 };
 
 // Throws unless `check` is a valid key with `scope`: 401 invalid_key, 403 missing_scope,
@@ -99,5 +113,8 @@ void require_scope(const KeyValidator::Check& check, Scope scope);
 
 // `handler`, answering 401/403/503 first unless the request carries a valid key with `scope`.
 Handler with_api_key(KeyValidator& validator, Scope scope, Handler handler);
+// `options` with the same key check run on the headers, before a body is read
+// (RouteOptions::before_body): for routes that take a body.
+RouteOptions key_checked_before_body(KeyValidator& validator, Scope scope, RouteOptions options);
 
 }  // namespace toggle

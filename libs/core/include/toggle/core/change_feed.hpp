@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,10 +36,16 @@ class ChangeFeed {
   // instead of being answered at once and coming back in a loop. Without a source (one process
   // per database), a reader ahead is answered at once: its database was restored from a backup.
   void set_version_source(std::function<std::int64_t()> source);
-  // A reader's request: answered now if something is newer than `since`, else parked.
-  Reply wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait);
-  // GET ...?since=<version>&epoch=<epoch>&wait_ms=<0..60000>: wait() with checked parameters.
+  // A reader's request: answered now if something is newer than `since`, else parked. `reader`
+  // (its API key) may have at most max_parked_per_reader() requests parked at once: one more is
+  // refused with 429, so that one key cannot hold every connection of the service.
+  Reply wait(std::int64_t since, const std::string& epoch, std::chrono::milliseconds max_wait,
+             const std::string& reader = "");
+  // GET ...?since=<version>&epoch=<epoch>&wait_ms=<0..60000>: wait() with checked parameters, for
+  // the request's API key.
   Reply handle(const Request& req);
+  void set_max_parked_per_reader(std::size_t max) { max_parked_per_reader_ = max; }
+  std::size_t max_parked_per_reader() const { return max_parked_per_reader_; }
   // Answer every parked reader now, and all later ones at once (shutdown).
   void close();
 
@@ -48,8 +55,10 @@ class ChangeFeed {
     std::string epoch;
     std::chrono::steady_clock::time_point deadline;
     Responder responder;
+    std::string reader;
   };
   void loop();
+  void answer(std::vector<Waiter>& due);  // outside the lock: building reads storage
 
   Builder build_;
   std::function<std::int64_t()> version_source_;
@@ -59,6 +68,8 @@ class ChangeFeed {
   std::int64_t version_;
   bool closed_ = false, stopping_ = false;
   std::vector<Waiter> waiters_;
+  std::map<std::string, std::size_t, std::less<>> parked_per_reader_;
+  std::size_t max_parked_per_reader_ = 1000;
   std::thread thread_;
 };
 

@@ -30,6 +30,8 @@ class EventPublisher {
     delivered,  // all of the batch is durably with the transport
     rejected,   // the transport will never take it (it is invalid): retrying cannot help
     failed,     // not now (unreachable, throttled, timed out): keep it and retry later
+    refused,    // the transport answered with an error of its own for this batch (a 500): retried
+                // a few times, then set aside, so that one batch cannot block every later one
   };
   virtual ~EventPublisher() = default;
   virtual Outcome publish(const std::vector<Event>& batch, std::chrono::milliseconds timeout) = 0;

@@ -1,6 +1,7 @@
 // Follows one service's change feed (GET /changes, a long poll) on its own thread and hands each
 // reply to `apply`. On failure it retries with backoff and, once the feed answers again, resumes
-// from the last version it saw (or resyncs in full when the service says so).
+// from the last version it saw (or resyncs in full when the service says so). A source whose
+// history went back (its database restored from a backup) is followed back: the source is the truth.
 //
 // Replies may also arrive from elsewhere (other replicas through Redis, or Redis' stored state at
 // start): accept() applies one only if it moves this follower forward, so replies can come in
@@ -53,6 +54,8 @@ class FeedFollower {
  private:
   void run();
   void pause(std::chrono::milliseconds d);
+  bool behind(const nlohmann::json& reply) const;  // a full state of our epoch, older than ours
+  void resync(const nlohmann::json& reply);        // takes it all the same
 
   FeedOptions opt_;
   std::function<void(const nlohmann::json&)> apply_;

@@ -20,6 +20,11 @@ json parse_json_body(const Request& req);
 
 Response json_response(int status, const json& body);
 
+// Whether the JSON text nests arrays and objects at most `max_depth` deep (a linear scan, strings
+// skipped): to refuse, before parsing, a value whose recursive copy or destruction could exhaust
+// the stack (e.g. a message from Redis of a million '[').
+bool nesting_within(std::string_view text, std::size_t max_depth);
+
 // Field readers: 400 invalid_field / missing_field naming the field. Lengths count characters
 // (code points). Absent and null both count as "not given" for the optional readers.
 std::string required_string(const json& obj, std::string_view field, std::size_t max_length);

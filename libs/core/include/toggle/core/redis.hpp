@@ -1,9 +1,11 @@
-// A small Redis client (hiredis): the few commands evaluation-service's shared cache needs, with
-// short timeouts and reconnection, so that Redis being slow or down costs a failed call, never a
-// stuck thread. Not thread-safe: one client per thread.
+// A small Redis client: the few commands evaluation-service's shared cache needs, with short
+// timeouts and reconnection, so that Redis being slow or down costs a failed call, never a stuck
+// thread. Its own socket (TLS through OpenSSL for rediss://, ACL users, bounded replies); hiredis
+// only formats commands and parses replies. Not thread-safe: one client per thread.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,11 +16,20 @@ namespace toggle {
 struct RedisAddress {
   std::string host = "127.0.0.1";
   int port = 6379;
+  std::string username;  // a Redis 6 ACL user; empty: the default user
   std::string password;
   int db = 0;
+  bool tls = false;      // rediss://: TLS, the server's certificate checked against `ca_file` or the system's CAs
+  std::string ca_file;   // REDIS_TLS_CA_FILE
+  // "host:port/db" with the scheme, without credentials: what may be logged.
+  std::string describe() const;
 };
-// redis://[:password@]host[:port][/db]; nullopt if malformed.
+// redis://[[user]:password@]host[:port][/db] or rediss://…; nullopt if malformed.
 std::optional<RedisAddress> parse_redis_url(const std::string& url);
+
+// The largest reply read from Redis (a stored state, a message): a larger one is refused and the
+// connection dropped, so that a value written to Redis cannot exhaust a replica's memory.
+inline constexpr std::size_t kMaxRedisReplyBytes = 64 << 20;
 
 class RedisClient {
  public:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ struct RouteOptions {
   std::size_t body_limit = 0;
   // Callable from web pages of the origins in ServerOptions::cors_origins (preflights answered).
   bool cors = false;
+  // A check of the request's headers (e.g. its API key), run on the worker pool once the headers
+  // are read and before a body is: throwing toggle::Error answers without reading the body (the
+  // connection then closes). The handler runs only after it passes.
+  std::function<void(const Request&)> before_body;
 };
 
 class Router {

@@ -22,7 +22,13 @@ struct ServerOptions {
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 16 * 1024;  // request line and headers
   std::size_t max_connections = 20000;
-  std::chrono::milliseconds idle_timeout{60000};  // waiting for, then reading, a request's headers
+  // Connections one client address may hold open at once (0: no cap). Behind a proxy every client
+  // shares its address: raise it there, or let the proxy cap clients.
+  std::size_t max_connections_per_address = 1000;
+  std::chrono::milliseconds idle_timeout{60000};  // a keep-alive connection waiting for its next request
+  // From a request's first byte to the end of its headers: short, so that a client trickling its
+  // headers (slowloris) cannot hold a connection for long.
+  std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds read_timeout{30000};  // reading a request body
   std::chrono::milliseconds write_timeout{30000};
   // Origins allowed to call routes marked `cors` from a browser (CORS_ALLOWED_ORIGINS): exact

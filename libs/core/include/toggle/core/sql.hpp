@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -60,6 +62,17 @@ class Error : public toggle::Error {
                        : kind == ErrorKind::unavailable ? "storage unavailable, retry later"
                                                         : "internal error");
   }
+  // A deadlock or serialization failure (PostgreSQL 40P01, 40001): the transaction lost a race
+  // with another one and is worth running again; if it keeps losing, the client is told 503.
+  static Error transaction_conflict(const std::string& what) {
+    Error e(ErrorKind::unavailable, what);
+    e.transaction_conflict_ = true;
+    return e;
+  }
+  bool transaction_conflict() const { return transaction_conflict_; }
+
+ private:
+  bool transaction_conflict_ = false;
 };
 
 enum class Dialect { sqlite, postgres };
@@ -86,8 +99,27 @@ class Database {
   Result exec(std::string_view sql, std::initializer_list<Param> params = {}) { return acquire()->exec(sql, params); }
 
   // Runs `work(Connection&)` in a transaction: committed if it returns, rolled back if it throws.
+  // A transaction that loses a deadlock or a serialization race is run again (at most
+  // kTransactionAttempts times, after a short pause): `work` must do nothing but SQL.
+  static constexpr int kTransactionAttempts = 5;
   template <class Work>
   auto transaction(Work&& work) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        return transaction_once(work);
+      } catch (const Error& e) {
+        if (!e.transaction_conflict() || attempt == kTransactionAttempts) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 5));
+      }
+    }
+  }
+
+ protected:
+  virtual std::string_view begin_statement() const { return "BEGIN"; }
+
+ private:
+  template <class Work>
+  auto transaction_once(Work& work) {
     auto conn = acquire();
     conn->exec(begin_statement());
     try {
@@ -107,9 +139,6 @@ class Database {
       throw;
     }
   }
-
- protected:
-  virtual std::string_view begin_statement() const { return "BEGIN"; }
 };
 
 struct Options {
