@@ -65,11 +65,11 @@ echo "== evaluator micro-benchmarks" >&2
 micro=$("$bin/evaluator_bench" --benchmark_min_time=0.5 2>/dev/null)
 ns() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$micro"; }
 
-# wrk: prints "rps p50_ms p99_ms non2xx"; the script is bench/evaluate.lua unless WRK_SCRIPT says.
+# wrk: prints "rps p50_ms p99_ms non2xx"
 run_wrk() {
   local target=$1 conns=$2 secs=$3
   local out
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "${WRK_SCRIPT:-bench/evaluate.lua}" "$target" 2>&1)
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/evaluate.lua "$target" 2>&1)
   local rps p50 p99 bad
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
@@ -84,15 +84,12 @@ mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
 declare -A rps p50 p99
 for conns in 64 256; do
   echo "== wrk, $conns connections (ceiling and evaluate interleaved)" >&2
-  ceil_runs=() eval_runs=() ofrep_runs=()
+  ceil_runs=() eval_runs=()
   for round in 1 2; do
     ceil_runs+=("$(run_wrk "$(url ceiling)" "$conns" "$SECONDS_EACH")")
     eval_runs+=("$(run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")")
-    # OpenFeature's single-flag evaluation of the same flag (POST with a JSON context).
-    [[ $conns == 64 ]] && ofrep_runs+=("$(WRK_SCRIPT=bench/ofrep.lua run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")")
   done
-  kinds="ceil eval"; [[ $conns == 64 ]] && kinds="ceil eval ofrep"
-  for kind in $kinds; do
+  for kind in ceil eval; do
     declare -n runs=${kind}_runs
     rps[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ print $1 }' | mean)
     p50[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ s += $2 } END { printf "%.3f", s / NR }')
@@ -260,12 +257,9 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | evaluator: USER_LIST of 1,000                | $(printf '%8s ns/op' "$(ns BM_EvaluateUserList1000)") |              |
 | evaluator: flag not found                    | $(printf '%8s ns/op' "$(ns BM_EvaluateFlagNotFound)") |              |
 | resolve: 10 rules × 5 conditions (regex, semver) | $(printf '%8s ns/op' "$(ns BM_ResolveTenRulesFiveConditions)") | ≤ 1,000 ns |
-| OFREP bulk of 100 flags, server side         | $(printf '%8s ns/op' "$(ns BM_BulkRequest100Flags)") | ≤ 50,000 ns  |
 | ceiling (bare Beast), 64 conns               | $(printf '%9s req/s' "${rps[ceil64]}") |              |
 | /evaluate, 64 conns                          | $(printf '%9s req/s' "${rps[eval64]}") |              |
 | evaluate ÷ ceiling, 64 conns                 | $(printf '%15s' "$(ratio "${rps[eval64]}" "${rps[ceil64]}")") | ≥ 0.80       |
-| OFREP single flag, 64 conns                  | $(printf '%9s req/s' "${rps[ofrep64]}") |              |
-| OFREP ÷ /evaluate, 64 conns                  | $(printf '%15s' "$(ratio "${rps[ofrep64]}" "${rps[eval64]}")") | ≥ 0.80       |
 | /evaluate p50 / p99, 64 conns (max rate)     | $(printf '%6s / %6s ms' "${p50[eval64]}" "${p99[eval64]}") |              |
 | ceiling (bare Beast), 256 conns              | $(printf '%9s req/s' "${rps[ceil256]}") |              |
 | /evaluate, 256 conns                         | $(printf '%9s req/s' "${rps[eval256]}") |              |
