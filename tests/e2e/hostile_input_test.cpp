@@ -42,8 +42,8 @@ int status_of(const std::string& raw) { return raw.size() > 12 ? std::atoi(raw.s
 
 class HostileInputTest : public ::testing::Test {
  protected:
-  // Short idle timeout so that a slow client is cut off quickly in this test.
-  HostileInputTest() : platform(std::map<std::string, std::string>{{"HTTP_IDLE_TIMEOUT_MS", "1500"}}) {}
+  // A short header timeout so that a slow client is cut off quickly in this test.
+  HostileInputTest() : platform(std::map<std::string, std::string>{{"HTTP_HEADER_TIMEOUT_MS", "1500"}}) {}
   void SetUp() override { platform.start_all(); }
   void TearDown() override {
     for (const auto& s : Platform::services()) {
@@ -203,7 +203,7 @@ TEST_F(HostileInputTest, ASlowClientIsCutOffAndDoesNotBlockOthers) {
   std::string partial = "GET /health HTTP/1.1\r\nHost: x\r\n";  // never finished
   ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
   EXPECT_EQ(platform.get("evaluation-service", "/health", "").status, 200);  // others are served meanwhile
-  // The server closes the connection once the idle timeout (1.5 s here) passes.
+  // The server closes the connection once the header timeout (1.5 s here) passes.
   pollfd p{fd, POLLIN, 0};
   ASSERT_GT(::poll(&p, 1, 10000), 0);
   char buf[256];
