@@ -514,7 +514,9 @@ struct Server::Impl {
         try {
           co_await write(conn, std::move(*ex.rejection), ex.method, 11, false, ex.id);
         } catch (...) {
+          co_return;
         }
+        co_await linger(conn);
         co_return;
       }
       Response resp = co_await respond(shard, ex);
@@ -522,6 +524,21 @@ struct Server::Impl {
       co_await write(conn, std::move(resp), ex.method, head.version(), keep_alive, ex.id);
       if (!keep_alive) co_return;
     }
+  }
+
+  // After refusing a request whose body was not read: the client may still be sending it. Closing
+  // now would reset the connection (unread data) and a reset discards the reply the client has not
+  // read yet, so our side is shut and what it sends is read and dropped, for a moment and up to a
+  // bound, until it closes too.
+  Task<void> linger(Connection& conn) {
+    static constexpr std::size_t kMaxLingerBytes = 64 << 20;
+    beast::error_code ec;
+    conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+    conn.deadline = Clock::now() + std::chrono::seconds(2);  // the sweep ends it
+    std::array<char, 16384> sink;
+    for (std::size_t drained = 0; !ec && drained < kMaxLingerBytes;)
+      drained += co_await conn.socket.async_read_some(net::buffer(sink), net::redirect_error(use_task, ec));
+    conn.deadline = Clock::time_point::max();
   }
 
   Task<void> session(Shard& shard, Socket socket, net::ip::address peer) {
