@@ -8,17 +8,15 @@ namespace toggle::evaluation {
 FlagRecord read_flag_record(const json& record, const std::string& flag) {
   FlagRecord out;
   out.enabled = record.at("is_enabled").get<bool>();
-  json part = json::object();
-  for (auto key : rules::kFlagVariantKeys)
-    if (auto it = record.find(key); it != record.end()) part[std::string(key)] = *it;
-  if (part.empty()) return out;
+  auto part = rules::variant_part_of(record);
+  if (!part) return out;
   out.has_variant_part = true;
-  if (auto variants = rules::parse_flag_variants(part, out.problem)) {
+  if (auto variants = rules::parse_flag_variants(*part, out.problem)) {
     out.variants = std::move(*variants);
   } else {
     log::error("unreadable flag variants: the flag answers PARSE_ERROR (and false) until it is fixed",
                {{"flag", flag}, {"error", out.problem}});
-    out.raw_variant_part = std::make_shared<const json>(std::move(part));
+    out.raw_variant_part = std::make_shared<const json>(std::move(*part));
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include "toggle/core/log.hpp"
 #include "toggle/core/metrics.hpp"
 #include "toggle/core/text.hpp"
+#include "spool_file.hpp"
 
 namespace toggle::evaluation {
 namespace fs = std::filesystem;
@@ -37,46 +38,6 @@ EventMetrics& counters() {
   return m;
 }
 
-// A spool file: one header line that lets a torn file be told from a whole one, then the batch:
-//   toggle-spool 1 <events> <bytes of the batch> <SHA-256 of the batch, hex>\n[{…},…]
-constexpr std::string_view kSpoolMagic = "toggle-spool 1 ";
-
-std::string spool_file_text(const std::string& batch, std::size_t events) {
-  std::string text(kSpoolMagic);
-  text += std::to_string(events) + " " + std::to_string(batch.size()) + " " + crypto::sha256_hex(batch) + "\n";
-  return text + batch;
-}
-
-struct SpoolFile {
-  std::string batch;    // the JSON array, when intact
-  std::size_t events = 0;  // as the header says (0 when it cannot be read)
-  std::string problem;  // why the file cannot be sent; "" when intact
-};
-
-SpoolFile read_spool_file(const std::string& text) {
-  SpoolFile file;
-  if (text.compare(0, kSpoolMagic.size(), kSpoolMagic) != 0) {
-    // A bare JSON array, as earlier versions wrote; parse_event_batch() judges it.
-    if (text.empty()) file.problem = "empty file";
-    file.batch = text;
-    return file;
-  }
-  auto newline = text.find('\n');
-  unsigned long long events = 0, bytes = 0;
-  char digest[65] = {};
-  if (newline == std::string::npos ||
-      std::sscanf(text.c_str() + kSpoolMagic.size(), "%llu %llu %64s", &events, &bytes, digest) != 3) {
-    file.problem = "torn header";
-    return file;
-  }
-  file.events = static_cast<std::size_t>(events);
-  file.batch = text.substr(newline + 1);
-  if (file.batch.size() != bytes)
-    file.problem = "torn batch: " + std::to_string(file.batch.size()) + " of " + std::to_string(bytes) + " bytes";
-  else if (crypto::sha256_hex(file.batch) != digest)
-    file.problem = "checksum mismatch";
-  return file;
-}
 
 // Write-then-rename, so a crash of the process leaves either the whole file or a .tmp that the next
 // start removes. Durability against a crash of the machine is sync_spool()'s.

@@ -19,16 +19,6 @@ Counter& rejected_entries() {
   return c;
 }
 
-// What a stored state or a message's reply must look like before a FeedFollower sees it.
-bool has_feed_reply_shape(const json& reply) {
-  if (!reply.is_object()) return false;
-  auto epoch = reply.find("epoch"), version = reply.find("version"), full = reply.find("full"),
-       deleted = reply.find("deleted");
-  return epoch != reply.end() && epoch->is_string() && epoch->get_ref<const std::string&>().size() <= 64 &&
-         version != reply.end() && version->is_number_integer() && version->get<std::int64_t>() >= 0 &&
-         full != reply.end() && full->is_boolean() && deleted != reply.end() && deleted->is_array();
-}
-
 }  // namespace
 
 SharedCache::SharedCache(RedisAddress address, const std::string& service_key, std::string prefix)
@@ -39,11 +29,30 @@ SharedCache::SharedCache(RedisAddress address, const std::string& service_key, s
   rejected_entries();
 }
 
-std::string SharedCache::seal(const std::string& where, const std::string& text) const {
-  return crypto::hmac_sha256_hex(signing_key_, where + "\n" + text) + " " + text;
+bool SharedCache::has_feed_reply_shape(const json& reply) {
+  if (!reply.is_object()) return false;
+  auto epoch = reply.find("epoch"), version = reply.find("version"), full = reply.find("full"),
+       deleted = reply.find("deleted");
+  return epoch != reply.end() && epoch->is_string() && epoch->get_ref<const std::string&>().size() <= 64 &&
+         version != reply.end() && version->is_number_integer() && version->get<std::int64_t>() >= 0 &&
+         full != reply.end() && full->is_boolean() && deleted != reply.end() && deleted->is_array();
 }
 
-std::optional<json> SharedCache::open(const std::string& where, const std::string& sealed) const {
+SharedCache::Change SharedCache::read_change(const json& message) {
+  if (!message.is_object()) throw std::runtime_error("not a JSON object");
+  if (!has_feed_reply_shape(message.at("reply"))) throw std::runtime_error("not a feed reply");
+  return {message.at("origin").get<std::string>(), message.at("feed").get<std::string>(),
+          FeedPosition{message.at("base").at("epoch").get<std::string>(),
+                       message.at("base").at("version").get<std::int64_t>()},
+          message.at("reply")};
+}
+
+std::string SharedCache::seal(const std::string& signing_key, const std::string& where, const std::string& text) {
+  return crypto::hmac_sha256_hex(signing_key, where + "\n" + text) + " " + text;
+}
+
+std::optional<json> SharedCache::open(const std::string& signing_key, const std::string& where,
+                                      const std::string& sealed) {
   auto reject = [&](const char* why) -> std::optional<json> {
     rejected_entries().inc();
     log::warn("ignored an entry read from redis", {{"where", where}, {"reason", why}, {"bytes", sealed.size()}});
@@ -51,7 +60,7 @@ std::optional<json> SharedCache::open(const std::string& where, const std::strin
   };
   if (sealed.size() < 65 || sealed[64] != ' ') return reject("not sealed");
   std::string_view text = std::string_view(sealed).substr(65);
-  std::string expected = crypto::hmac_sha256_hex(signing_key_, where + "\n" + std::string(text));
+  std::string expected = crypto::hmac_sha256_hex(signing_key, where + "\n" + std::string(text));
   if (!crypto::constant_time_equal(std::string_view(sealed).substr(0, 64), expected))
     return reject("bad signature (written by something else than a replica with this SERVICE_API_KEY)");
   if (!nesting_within(text, kMaxNesting)) return reject("nested too deeply");
@@ -78,7 +87,7 @@ std::optional<json> SharedCache::load(const std::string& feed) {
     auto text = redis.get(key);
     note(true, "");
     if (!text) return std::nullopt;
-    auto state = open(key, *text);
+    auto state = open(signing_key_, key, *text);
     if (state && !has_feed_reply_shape(*state)) {
       rejected_entries().inc();
       log::warn("ignored an entry read from redis", {{"where", key}, {"reason", "not a feed state"}});
@@ -105,7 +114,7 @@ void SharedCache::share(const std::string& feed, const FeedPosition& base, const
                   {"reply", reply}};
   {
     std::lock_guard lock(mutex_);
-    outbox_.push_back(seal(prefix_ + ":changes", message.dump()));
+    outbox_.push_back(seal(signing_key_, prefix_ + ":changes", message.dump()));
     dirty_[feed] = true;
   }
   wake_.notify_one();
@@ -129,7 +138,7 @@ void SharedCache::write_loop() {
       // The state is read after the change was applied, so it is at least as new as its label.
       for (const auto& feed : feeds) {
         std::string key = prefix_ + ":" + feed;
-        redis.set(key, seal(key, exports_.at(feed)().dump()));
+        redis.set(key, seal(signing_key_, key, exports_.at(feed)().dump()));
       }
       note(true, "");
     } catch (const std::exception& e) {
@@ -164,13 +173,11 @@ void SharedCache::subscribe_loop() {
       redis.subscribe(
           prefix_ + ":changes",
           [this](const std::string& text) {
-            auto m = open(prefix_ + ":changes", text);
-            if (!m || !m->is_object() || m->value("origin", "") == origin_) return;
+            auto m = open(signing_key_, prefix_ + ":changes", text);
+            if (!m) return;
             try {
-              if (!has_feed_reply_shape(m->at("reply"))) throw std::runtime_error("not a feed reply");
-              FeedPosition base{m->at("base").at("epoch").get<std::string>(),
-                                m->at("base").at("version").get<std::int64_t>()};
-              on_change_(m->at("feed").get<std::string>(), base, m->at("reply"));
+              Change change = read_change(*m);
+              if (change.origin != origin_) on_change_(change.feed, change.base, change.reply);
             } catch (const std::exception& e) {
               rejected_entries().inc();
               log::warn("ignored a malformed change from another replica", {{"error", e.what()}});

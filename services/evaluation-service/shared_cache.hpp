@@ -47,14 +47,27 @@ class SharedCache {
   bool reachable() const { return reachable_.load(); }
   void stop();
 
+  // How entries are sealed and opened (public for fuzz/redis_entry_fuzz.cpp).
+  // "<hmac> <text>", the HMAC over `where` and the text, under `signing_key`.
+  static std::string seal(const std::string& signing_key, const std::string& where, const std::string& text);
+  // The JSON of a sealed entry read from `where`, or nullopt (logged and counted) if it is not one.
+  static std::optional<nlohmann::json> open(const std::string& signing_key, const std::string& where,
+                                            const std::string& sealed);
+  // What a stored state or a message's reply must look like before a FeedFollower sees it.
+  static bool has_feed_reply_shape(const nlohmann::json& reply);
+  // A change another replica published: {"origin", "feed", "base": {"epoch", "version"}, "reply"}.
+  // Throws std::exception if `message` is not one.
+  struct Change {
+    std::string origin, feed;
+    FeedPosition base;
+    nlohmann::json reply;
+  };
+  static Change read_change(const nlohmann::json& message);
+
  private:
   void write_loop();
   void subscribe_loop();
   void note(bool ok, const std::string& what);
-  // "<hmac> <text>", the HMAC over `where` and the text.
-  std::string seal(const std::string& where, const std::string& text) const;
-  // The JSON of a sealed entry read from `where`, or nullopt (logged and counted) if it is not one.
-  std::optional<nlohmann::json> open(const std::string& where, const std::string& sealed) const;
 
   RedisAddress address_;
   std::string signing_key_, prefix_, origin_;

@@ -10,16 +10,6 @@ namespace {
 
 constexpr std::size_t kMaxDescriptionLength = 1000;
 
-// The keys of the variant part that `body` gives (null counts as not given, as for every optional
-// field), or nullopt when it gives none.
-std::optional<json> given_variant_part(const json& body) {
-  json part = json::object();
-  for (std::string_view key : rules::kFlagVariantKeys)
-    if (auto it = body.find(key); it != body.end() && !it->is_null()) part[std::string(key)] = *it;
-  if (part.empty()) return std::nullopt;
-  return part;
-}
-
 // The variant part validated, as canonical JSON text; 400 invalid_flag "<field>: <problem>".
 std::string canonical_variant_part(const json& part) {
   std::string error;
@@ -38,7 +28,7 @@ CollectionItems items(FlagStore& store, const TargetingClient& targeting) {
     std::string description = optional_string(body, "description", kMaxDescriptionLength).value_or("");
     bool enabled = optional_bool(body, "is_enabled").value_or(false);
     std::optional<std::string> variants;
-    if (auto part = given_variant_part(body)) variants = canonical_variant_part(*part);
+    if (auto part = rules::variant_part_of(body)) variants = canonical_variant_part(*part);
     Flag f = store.create(name, description, enabled, variants);
     log::info("flag created", {{"flag", name}, {"is_enabled", enabled}});
     return json_response(201, to_json(f));
@@ -53,7 +43,7 @@ CollectionItems items(FlagStore& store, const TargetingClient& targeting) {
     // The keys given replace the stored ones (a flag without a part has the implicit boolean
     // one, {}), and the whole is checked again: a new type needs variants of that type.
     std::optional<std::string> variants;
-    if (auto given = given_variant_part(body)) {
+    if (auto given = rules::variant_part_of(body)) {
       auto stored = store.get(name);
       if (!stored) throw Error::not_found("flag_not_found", flag_not_found(name));
       json part = stored->variants ? json::parse(*stored->variants) : json::object();

@@ -7,12 +7,10 @@
 namespace toggle::targeting {
 
 rules::FlagVariants flag_variants_of(const json& flag) {
-  json part = json::object();
-  for (std::string_view key : rules::kFlagVariantKeys)
-    if (auto it = flag.find(key); it != flag.end()) part[std::string(key)] = *it;
-  if (part.empty()) return {};
+  auto part = rules::variant_part_of(flag);
+  if (!part) return {};
   std::string error;
-  auto variants = rules::parse_flag_variants(part, error);
+  auto variants = rules::parse_flag_variants(*part, error);
   if (variants) return *variants;
   log::warn("flag-service sent a flag whose variants do not parse: taken as a boolean flag",
             {{"flag", flag.value("name", "")}, {"error", error}});

@@ -196,6 +196,14 @@ const Variant* FlagVariants::find(std::string_view name) const noexcept {
   return it != v.end() && it->name == name ? &*it : nullptr;
 }
 
+std::optional<json> variant_part_of(const json& record) {
+  json part = json::object();
+  for (std::string_view key : kFlagVariantKeys)
+    if (auto it = record.find(key); it != record.end() && !it->is_null()) part[std::string(key)] = *it;
+  if (part.empty()) return std::nullopt;
+  return part;
+}
+
 std::optional<FlagVariants> parse_flag_variants(const json& j, std::string& error) {
   if (!j.is_object()) {
     error = "a flag's variant part must be a JSON object with type, variants, default_variant and off_variant";

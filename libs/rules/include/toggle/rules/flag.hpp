@@ -61,6 +61,11 @@ class FlagVariants {
 // The JSON keys of a flag's variant part, for a service that picks them out of a larger body.
 inline constexpr std::string_view kFlagVariantKeys[] = {"type", "variants", "default_variant", "off_variant"};
 
+// The variant part a flag record or request body gives: its kFlagVariantKeys, a null value
+// counting as not given (as for every optional field); nullopt when it gives none (a flag of the
+// seed's model). Not validated: pass it to parse_flag_variants().
+std::optional<nlohmann::json> variant_part_of(const nlohmann::json& record);
+
 // Parses and validates a flag's variant part:
 //   {"type": "string",                                   optional, default "boolean"
 //    "variants": {"blue": "#00f", "red": "#f00"},        optional for boolean flags
