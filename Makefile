@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test test-deploy bench format clean
+.PHONY: deps build run test test-sanitize fuzz test-deploy bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +25,17 @@ test:
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j 2
 
+# The unit and integration suites under AddressSanitizer + UBSan, the concurrent parts under
+# ThreadSanitizer (clang, in build-sanitize/ and build-tsan/; scripts/sanitizers.sh).
+test-sanitize:
+	@scripts/install-deps.sh --test --fuzz
+	@scripts/sanitizers.sh test
+
+# Each libFuzzer target in fuzz/ for FUZZ_SECONDS (default 60) from its seed corpus (docs/fuzzing.md).
+fuzz:
+	@scripts/install-deps.sh --test --fuzz
+	@scripts/sanitizers.sh fuzz
+
 # The Compose stack for real: images built, 9 containers up and healthy, the seed's flow, analytics
 # restarted under load, non-root, then down -v (scripts/test-deploy.sh). Needs root, no Docker Hub.
 test-deploy:
@@ -39,4 +50,4 @@ format:
 	@find libs services tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-release

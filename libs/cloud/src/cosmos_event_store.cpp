@@ -79,7 +79,7 @@ EventStore::Summary summary_of(const std::optional<TableEntity>& counter) {
 void put_labels(TableEntity& counter, EventStore::Summary& totals, const EventStore::Summary& before) {
   for (auto [kind, counts] : totals.labels()) {
     if (counts->empty()) continue;
-    auto text = [&] { return nlohmann::json(*counts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+    auto text = [of_kind = counts] { return nlohmann::json(*of_kind).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
     std::string json = text();
     if (json.size() > kMaxLabelText) {
       const auto& known = kind == "variant" ? before.variants : before.reasons;

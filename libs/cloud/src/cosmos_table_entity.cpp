@@ -197,7 +197,7 @@ json entity_to_json(const TableEntity& entity) {
     }
     if (is_system_property(name)) throw std::invalid_argument("property name " + name + " is a system property");
     std::visit(
-        [&](const auto& v) {
+        [&out, &name = name](const auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool>) {
             out[name] = v;
