@@ -189,6 +189,26 @@ TEST_F(ChangeFeedServerTest, OneKeyCannotParkMoreThanItsShareOfPolls) {
   EXPECT_EQ(a4.get().status, 200);
 }
 
+// A client that gives up on its poll frees its key's share at once, not when the wait it asked
+// for ends (a minute here).
+TEST_F(ChangeFeedServerTest, PollsWhoseClientsLeftFreeTheKeysShareAtOnce) {
+  feed.set_max_parked_per_reader(3);
+  const std::string query = "since=5&epoch=epoch-1&wait_ms=60000";
+  auto give_up_soon = [&] { return changes(query, 300ms, "key-a"); };
+  std::vector<std::future<toggle::ClientResponse>> gone;
+  for (int i = 0; i < 3; ++i) gone.push_back(std::async(std::launch::async, give_up_soon));
+  ASSERT_TRUE(eventually([&] { return parked.load() == 3; }));
+  for (auto& g : gone) EXPECT_TRUE(g.get().timed_out);
+  // A poll that is parked (its client gives up again) instead of refused with 429.
+  ASSERT_TRUE(eventually([&] { return give_up_soon().status != 429; })) << "the key's share is still taken";
+  EXPECT_TRUE(eventually([&] { return parked.load() == 4; }));
+  auto next = changes_async(query, "key-a");
+  ASSERT_TRUE(eventually([&] { return parked.load() == 5; }));
+  feed.publish(6);
+  auto res = next.get();
+  EXPECT_EQ(res.status, 200) << res.error << res.body;
+}
+
 TEST_F(ChangeFeedServerTest, AReaderAheadOfTheFeedIsAnsweredAtOnce) {
   // e.g. the database was restored from a backup: the builder answers with the full set.
   auto res = changes("since=9&epoch=epoch-1&wait_ms=60000", 5s);
@@ -344,6 +364,24 @@ TEST(ChangeFeedDirect, DestructionAnswersParkedReaders) {
   }
   ASSERT_EQ(answered.wait_for(0ms), std::future_status::ready);
   EXPECT_EQ(answered.get(), 200);
+}
+
+TEST(ChangeFeedDirect, AReaderThatLeavesFreesItsPlaceAtOnce) {
+  struct Slot : toggle::Responder::Slot {
+    std::function<void()> hook;
+    void complete(Response) override {}
+    void on_abandon(std::function<void()> h) override { hook = std::move(h); }
+  };
+  auto log = std::make_shared<BuildLog>();
+  ChangeFeed feed(10, "e", builder_for(log));
+  feed.set_max_parked_per_reader(1);
+  auto slot = std::make_shared<Slot>();
+  std::get<toggle::Deferred>(feed.wait(10, "e", 60000ms, "key")).start(toggle::Responder(slot));
+  EXPECT_THROW(feed.wait(10, "e", 60000ms, "key"), toggle::Error) << "the key's share is taken";
+  ASSERT_TRUE(slot->hook);
+  slot->hook();  // the server noticed the reader's client leave
+  EXPECT_TRUE(std::holds_alternative<toggle::Deferred>(feed.wait(10, "e", 60000ms, "key")));
+  slot->hook();  // twice, or after the reader was answered: nothing to drop
 }
 
 TEST(ChangeFeedDirect, AnImmediateBuildDoesNotBlockPublish) {

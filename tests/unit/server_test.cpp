@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/metrics.hpp"
@@ -44,6 +45,7 @@ using toggle::Reply;
 using toggle::Request;
 using toggle::Responder;
 using toggle::Response;
+using testsupport::eventually;
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -808,6 +810,97 @@ TEST_F(ServerTest, PostBlockingRunsOnTheWorkerPool) {
   ASSERT_EQ(id.wait_for(5s), std::future_status::ready);
   EXPECT_NE(id.get(), std::this_thread::get_id());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parked replies: a client that leaves while its reply is parked is noticed at once, inline and
+// on the worker pool (a blocking handler's Deferred is parked the same way).
+
+class ServerParked : public ServerTest, public testing::WithParamInterface<bool> {
+ protected:
+  // GET /park parks its reply until the test answers it; the owner counts the clients that left.
+  void add_parking_route() {
+    router.get("/park",
+               [this](Request&) -> Reply {
+                 return Deferred{[this](Responder r) {
+                   r.on_abandon([this] { ++abandoned; });
+                   std::lock_guard lock(m);
+                   parked.push_back(r);
+                 }};
+               },
+               {.blocking = GetParam()});
+  }
+  std::size_t parked_count() {
+    std::lock_guard lock(m);
+    return parked.size();
+  }
+
+  std::mutex m;
+  std::vector<Responder> parked;
+  std::atomic<int> abandoned{0};
+};
+
+TEST_P(ServerParked, AClientThatClosesIsReleasedAtOnce) {
+  options.max_connections_per_address = 1;
+  add_parking_route();
+  router.get("/hello", [](Request&) -> Reply { return json_ok("{}"); }, {.blocking = false});
+  start();
+  {
+    RawConnection conn(port);
+    ASSERT_TRUE(conn.send("GET /park HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_TRUE(eventually([&] { return parked_count() == 1; }));
+    EXPECT_EQ(server->open_connections(), 1u);
+  }  // the client gives up while its reply is parked
+  EXPECT_TRUE(eventually([&] { return abandoned.load() == 1; })) << "the reply's owner was not told";
+  EXPECT_TRUE(eventually([&] { return server->open_connections() == 0; })) << "the connection is still counted";
+  // The address's only connection is free again.
+  RawConnection next(port);
+  ASSERT_TRUE(next.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto res = next.read_response();
+  ASSERT_TRUE(res) << "a new connection of the address was refused";
+  EXPECT_EQ(res->status, 200);
+  // A hook set now runs at once; a late reply goes nowhere.
+  bool late_hook = false;
+  parked[0].on_abandon([&] { late_hook = true; });
+  EXPECT_TRUE(late_hook);
+  parked[0](json_ok("{}"));
+  EXPECT_EQ(abandoned.load(), 1);
+}
+
+TEST_P(ServerParked, ARequestPipelinedBehindAParkedOneIsAnsweredAfterIt) {
+  add_parking_route();
+  router.get("/b", [](Request&) -> Reply { return json_ok(R"("b")"); }, {.blocking = false});
+  start();
+  RawConnection conn(port);
+  ASSERT_TRUE(conn.send("GET /park HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\n"));
+  ASSERT_TRUE(eventually([&] { return parked_count() == 1; }));
+  // The rest of the second request arrives while the first is parked: the server reads it
+  // meanwhile (watching for the client leaving) and must keep it for the next request.
+  ASSERT_TRUE(conn.send("Host: t\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+  parked[0](json_ok(R"("a")"));
+  auto a = conn.read_response();
+  auto b = conn.read_response();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->body, R"("a")");
+  EXPECT_EQ(b->body, R"("b")");
+  EXPECT_EQ(abandoned.load(), 0);
+}
+
+TEST_P(ServerParked, AReplyCompletedAtOnceIsStillSent) {
+  router.get("/now", [](Request&) -> Reply { return Deferred{[](Responder r) { r(json_ok(R"("now")")); }}; },
+             {.blocking = GetParam()});
+  start();
+  RawConnection conn(port);
+  for (int i = 0; i < 3; ++i) {  // the connection goes on after each
+    ASSERT_TRUE(conn.send("GET /now HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto res = conn.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, R"("now")");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(InlineAndBlocking, ServerParked, testing::Bool(),
+                         [](const auto& info) { return info.param ? "Blocking" : "Inline"; });
 
 // ---------------------------------------------------------------------------------------------
 // Connections: keep-alive, Connection: close, 100-continue

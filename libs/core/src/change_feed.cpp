@@ -71,11 +71,17 @@ Reply ChangeFeed::wait(std::int64_t since, const std::string& epoch, std::chrono
                   "this API key has " + std::to_string(it->second) + " change-feed polls parked already");
   }
   return Deferred{[this, since, epoch, max_wait, reader](Responder responder) {
+    std::uint64_t id;
     {
       std::lock_guard lock(mutex_);
+      id = next_waiter_++;
       ++parked_per_reader_[reader];
-      waiters_.push_back({since, epoch, std::chrono::steady_clock::now() + max_wait, std::move(responder), reader});
+      waiters_.emplace(id, Waiter{since, epoch, std::chrono::steady_clock::now() + max_wait, responder, reader});
     }
+    // A reader that leaves frees its place (and its key's share) at once, not when its wait ends.
+    // Outside the lock: the hook takes it, and runs right here if the reader has gone already.
+    // It cannot outlive the feed: the feed answers every waiter before it goes (see on_abandon).
+    responder.on_abandon([this, id] { drop(id); });
     wake_.notify_all();
   }};
 }
@@ -102,18 +108,18 @@ void ChangeFeed::loop() {
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     auto next_deadline = now + std::chrono::seconds(1);
-    std::vector<Waiter> due, still;
-    for (auto& w : waiters_) {
+    std::vector<Waiter> due;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      auto& w = it->second;
       if (closed_ || w.since != version_ || w.deadline <= now) {
-        if (auto it = parked_per_reader_.find(w.reader); it != parked_per_reader_.end() && --it->second == 0)
-          parked_per_reader_.erase(it);
+        unpark(w.reader);
         due.push_back(std::move(w));
+        it = waiters_.erase(it);
       } else {
         next_deadline = std::min(next_deadline, w.deadline);
-        still.push_back(std::move(w));
+        ++it;
       }
     }
-    waiters_.swap(still);
     if (!due.empty()) {
       lock.unlock();
       answer(due);
@@ -122,6 +128,19 @@ void ChangeFeed::loop() {
     }
     if (stopping_) return;
     wake_.wait_until(lock, next_deadline);
+  }
+}
+
+void ChangeFeed::unpark(const std::string& reader) {
+  if (auto it = parked_per_reader_.find(reader); it != parked_per_reader_.end() && --it->second == 0)
+    parked_per_reader_.erase(it);
+}
+
+void ChangeFeed::drop(std::uint64_t waiter) {
+  std::lock_guard lock(mutex_);
+  if (auto it = waiters_.find(waiter); it != waiters_.end()) {  // else answered already
+    unpark(it->second.reader);
+    waiters_.erase(it);
   }
 }
 

@@ -128,18 +128,58 @@ struct ShardLiveness {
   Executor executor;
 };
 
-// The completion slot behind a Responder: hands the reply back to the connection's own thread.
-// The shard's own work guard keeps its loop running while a reply is pending.
+// The completion slot behind a Responder, for a reply that may also end by the client leaving
+// (abandon(), on the connection's thread). One lock orders the reply, the leaving and the owner's
+// hook: whichever comes first wins, and the hook, run under it, is never under way once the
+// Responder has returned (see Responder::on_abandon). Taken once per deferred reply, uncontended
+// but in those races.
+class ReplySlotBase : public Responder::Slot {
+ public:
+  void complete(Response response) final {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    done_ = true;
+    resume(std::move(response));
+  }
+  void on_abandon(std::function<void()> hook) final {
+    std::lock_guard lock(mutex_);
+    if (abandoned_)
+      hook();
+    else if (!done_)
+      hook_ = std::move(hook);
+  }
+  // The client has gone: the connection resumes (to close) and the owner is told.
+  void abandon() {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    done_ = abandoned_ = true;
+    resume(Response{});
+    if (hook_) hook_();
+  }
+
+ protected:
+  bool pending() const { return !done_; }  // for the destructor: the last owner, nothing races it
+  virtual void resume(Response response) = 0;  // hands the reply to the connection's thread
+
+ private:
+  std::mutex mutex_;
+  bool done_ = false, abandoned_ = false;
+  std::function<void()> hook_;
+};
+
+// Hands the reply back to the connection's own thread. The shard's own work guard keeps its loop
+// running while a reply is pending.
 template <class CompletionHandler>
-class ReplySlot final : public Responder::Slot {
+class ReplySlot final : public ReplySlotBase {
  public:
   ReplySlot(CompletionHandler handler, std::shared_ptr<ShardLiveness> shard)
       : handler_(std::move(handler)), shard_(std::move(shard)) {}
   ~ReplySlot() override {
-    if (!done_.load()) complete(error_response(ErrorKind::internal, "internal", "internal error: the request was dropped"));
+    if (pending()) complete(error_response(ErrorKind::internal, "internal", "internal error: the request was dropped"));
   }
-  void complete(Response response) override {
-    if (done_.exchange(true)) return;
+
+ private:
+  void resume(Response response) override {
     std::lock_guard lock(shard_->mutex);
     if (!shard_->alive) {
       // The server has stopped: its connections and their coroutines are gone with it.
@@ -150,10 +190,8 @@ class ReplySlot final : public Responder::Slot {
     net::post(shard_->executor, [h = std::move(handler_), r = std::move(response)]() mutable { h(std::move(r)); });
   }
 
- private:
   CompletionHandler handler_;
   std::shared_ptr<ShardLiveness> shard_;
-  std::atomic<bool> done_{false};
 };
 
 }  // namespace
@@ -166,6 +204,8 @@ struct Server::Impl {
     Socket socket;
     Clock::time_point deadline = Clock::time_point::max();  // of the I/O operation under way
     bool busy = false;                                      // between reading a request's header and writing its reply
+    bool gone = false;                                      // the client left while its reply was parked
+    beast::flat_buffer buffer;                              // read, not parsed yet
   };
   struct Shard {
     net::io_context ioc{1};
@@ -259,33 +299,87 @@ struct Server::Impl {
     }
   }
 
-  // Waits, without blocking the thread, for a Deferred reply.
-  Task<Response> await_reply(Shard& shard, std::function<void(Responder)> start) {
+  // Waits, without blocking the thread, for a reply from elsewhere. `slot`, when given, is
+  // pointed at the reply's slot (to tell it the client has gone).
+  Task<Response> await_reply(Shard& shard, std::function<void(Responder)> start,
+                             std::weak_ptr<ReplySlotBase>* slot = nullptr) {
     co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>&, void(Response)>(
-        [&start, &shard](auto handler) {
+        [&start, &shard, slot](auto handler) {
           using H = decltype(handler);
-          start(Responder(std::make_shared<ReplySlot<H>>(std::move(handler), shard.liveness)));
+          auto reply_slot = std::make_shared<ReplySlot<H>>(std::move(handler), shard.liveness);
+          if (slot) *slot = reply_slot;
+          start(Responder(std::move(reply_slot)));
         },
         use_task);
   }
 
-  Task<Response> dispatch(Shard& shard, const Router::Endpoint& endpoint, Request& req, const std::string& id) {
-    if (endpoint.options.blocking) {
-      co_return co_await await_reply(shard, [this, &endpoint, &req, &id](Responder responder) {
-        workers->post([this, &endpoint, &req, &id, responder] {
-          Reply reply = invoke(endpoint, req, id);
-          if (auto* r = std::get_if<Response>(&reply))
-            responder(std::move(*r));
-          else
-            start_deferred(std::get<Deferred>(reply), responder, id);
-        });
-      });
+  Task<Response> dispatch(Shard& shard, Connection& conn, const Router::Endpoint& endpoint, Request& req,
+                          const std::string& id) {
+    if (!endpoint.options.blocking) {
+      Reply reply = invoke(endpoint, req, id);
+      if (auto* r = std::get_if<Response>(&reply)) co_return std::move(*r);
+      co_return co_await park(conn, shard, std::get<Deferred>(reply), id);
     }
-    Reply reply = invoke(endpoint, req, id);
-    if (auto* r = std::get_if<Response>(&reply)) co_return std::move(*r);
-    auto& deferred = std::get<Deferred>(reply);
-    co_return co_await await_reply(
-        shard, [this, &deferred, &id](Responder responder) { start_deferred(deferred, responder, id); });
+    std::optional<Deferred> deferred;
+    Response resp = co_await await_reply(shard, [this, &endpoint, &req, &id, &deferred](Responder responder) {
+      workers->post([this, &endpoint, &req, &id, &deferred, responder] {
+        Reply reply = invoke(endpoint, req, id);
+        if (auto* r = std::get_if<Response>(&reply)) return responder(std::move(*r));
+        // Parked back on the connection's thread, where its socket can be watched.
+        deferred = std::move(std::get<Deferred>(reply));
+        responder(Response{});
+      });
+    });
+    if (!deferred) co_return resp;
+    co_return co_await park(conn, shard, *deferred, id);
+  }
+
+  // --- parked replies -----------------------------------------------------------------------
+
+  // A Deferred reply may be parked for long (a long poll). Meanwhile the socket is read, so that
+  // a client that leaves is noticed at once: its connection closes, which releases its place in
+  // the connection caps, and the reply's owner is told (Responder::on_abandon). What a pipelining
+  // client sends meanwhile is kept in the buffer for the next request; past a header's worth of
+  // it, watching stops (the client is alive, and the kernel buffers the rest).
+  struct Watch {
+    Timer stopped;                      // cancelled when the read ends: what the reply waits for
+    std::weak_ptr<ReplySlotBase> slot;  // weak: a Responder dropped by its owner still answers 500
+    bool reading = false, replied = false;
+  };
+
+  Task<Response> park(Connection& conn, Shard& shard, Deferred& deferred, const std::string& id) {
+    Watch watch{Timer(conn.socket.get_executor(), Clock::time_point::max())};
+    Response resp = co_await await_reply(
+        shard,
+        [&](Responder responder) {
+          start_deferred(deferred, responder, id);
+          watch_socket(conn, watch);
+        },
+        &watch.slot);
+    watch.replied = true;
+    if (watch.reading) {  // stop it: the socket is the next request's, the buffer too
+      beast::error_code ec;
+      conn.socket.cancel(ec);
+      co_await watch.stopped.async_wait(net::redirect_error(use_task, ec));
+    }
+    co_return resp;
+  }
+
+  void watch_socket(Connection& conn, Watch& watch) {
+    static constexpr std::size_t kChunk = 4096;
+    watch.reading = true;
+    conn.socket.async_read_some(conn.buffer.prepare(kChunk), [this, &conn, &watch](beast::error_code ec,
+                                                                                     std::size_t n) {
+      watch.reading = false;
+      conn.buffer.commit(n);
+      if (ec && ec != net::error::operation_aborted && !watch.replied) {  // end of stream or reset
+        conn.gone = true;
+        if (auto slot = watch.slot.lock()) slot->abandon();
+      } else if (!ec && !watch.replied && conn.buffer.size() < opt.max_header_bytes) {
+        return watch_socket(conn, watch);
+      }
+      watch.stopped.cancel();
+    });
   }
 
   // --- CORS ---------------------------------------------------------------------------------
@@ -368,7 +462,8 @@ struct Server::Impl {
   // the route's limit. nullopt when the peer closed the connection or went quiet, or shutdown
   // began; an Exchange with a `rejection` when the request cannot be served (malformed, too
   // large: the body is not read).
-  Task<bool> read_request(Shard& shard, Connection& conn, beast::flat_buffer& buffer, Exchange& ex) {
+  Task<bool> read_request(Shard& shard, Connection& conn, Exchange& ex) {
+    auto& buffer = conn.buffer;
     auto& parser = ex.parser;
     beast::error_code ec;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
@@ -483,12 +578,12 @@ struct Server::Impl {
   }
 
   // The reply to a request that was read: the handler's, or 404 / 405 / OPTIONS.
-  Task<Response> respond(Shard& shard, Exchange& ex) {
+  Task<Response> respond(Shard& shard, Connection& conn, Exchange& ex) {
     auto& req = ex.request;
     Response resp;
     if (ex.match.endpoint) {
       req.params = std::move(ex.match.params);
-      resp = co_await dispatch(shard, *ex.match.endpoint, req, ex.id);
+      resp = co_await dispatch(shard, conn, *ex.match.endpoint, req, ex.id);
       if (ex.match.endpoint->options.cors) add_cors_headers(resp, req.header("Origin"));
     } else if (!ex.match.allow.empty() && req.method == Method::options) {
       resp = options_reply(ex);
@@ -504,10 +599,9 @@ struct Server::Impl {
   }
 
   Task<void> serve(Shard& shard, Connection& conn) {
-    beast::flat_buffer buffer;
     while (!draining.load(std::memory_order_relaxed)) {
       Exchange ex;
-      if (!co_await read_request(shard, conn, buffer, ex)) co_return;
+      if (!co_await read_request(shard, conn, ex)) co_return;
       auto& head = ex.parser.get();
       if (ex.rejection) {
         // The request was not read to its end: the connection cannot carry another one.
@@ -519,7 +613,8 @@ struct Server::Impl {
         co_await linger(conn);
         co_return;
       }
-      Response resp = co_await respond(shard, ex);
+      Response resp = co_await respond(shard, conn, ex);
+      if (conn.gone) co_return;  // nobody to answer
       bool keep_alive = head.keep_alive() && !resp.close && !draining.load(std::memory_order_relaxed);
       co_await write(conn, std::move(resp), ex.method, head.version(), keep_alive, ex.id);
       if (!keep_alive) co_return;

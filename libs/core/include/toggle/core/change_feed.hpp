@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "toggle/core/http.hpp"
@@ -59,6 +60,8 @@ class ChangeFeed {
   };
   void loop();
   void answer(std::vector<Waiter>& due);  // outside the lock: building reads storage
+  void unpark(const std::string& reader);  // under the lock: frees one of the reader's places
+  void drop(std::uint64_t waiter);        // its client has gone
 
   Builder build_;
   std::function<std::int64_t()> version_source_;
@@ -67,7 +70,8 @@ class ChangeFeed {
   std::condition_variable wake_;
   std::int64_t version_;
   bool closed_ = false, stopping_ = false;
-  std::vector<Waiter> waiters_;
+  std::unordered_map<std::uint64_t, Waiter> waiters_;  // by id: a client that leaves is dropped by it
+  std::uint64_t next_waiter_ = 0;
   std::map<std::string, std::size_t, std::less<>> parked_per_reader_;
   std::size_t max_parked_per_reader_ = 1000;
   std::thread thread_;

@@ -67,16 +67,27 @@ class Responder {
   struct Slot {
     virtual ~Slot() = default;
     virtual void complete(Response response) = 0;
+    virtual void on_abandon(std::function<void()>) {}  // a slot that cannot notice a client leave
   };
   explicit Responder(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
   void operator()(Response response) const { slot_->complete(std::move(response)); }
+
+  // Runs `hook` if the client goes away while its reply is parked, so that the owner can drop
+  // what the reply was waiting with (a long poll's place) at once rather than when it times out;
+  // a later reply is then a cheap no-op. The hook runs at most once: on a server thread, or at
+  // once on this thread if the client has gone already; one hook per reply. It never runs after
+  // the Responder has been called (a call waits for a hook under way), so an owner that answers
+  // all its replies before it goes cannot be called back afterwards. The hook may take the
+  // owner's lock: call the Responder and on_abandon() without holding it.
+  void on_abandon(std::function<void()> hook) const { slot_->on_abandon(std::move(hook)); }
 
  private:
   std::shared_ptr<Slot> slot_;
 };
 
-// A reply that is not ready yet: `start` is called with the Responder that will send it. Used for
-// blocking work offloaded to the worker pool, shared fetches and long polls.
+// A reply that is not ready yet: `start` is called with the Responder that will send it. It must
+// return quickly: the server calls it on the connection's I/O thread. Used for blocking work
+// offloaded to the worker pool, shared fetches and long polls.
 struct Deferred {
   std::function<void(Responder)> start;
 };
