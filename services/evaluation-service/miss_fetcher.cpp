@@ -112,8 +112,8 @@ void MissFetcher::watch() {
       wake_.wait(lock);
       continue;
     }
-    if (std::chrono::steady_clock::now() < deadlines_.front().at) {
-      wake_.wait_until(lock, deadlines_.front().at);
+    if (auto next = deadlines_.front().at; std::chrono::steady_clock::now() < next) {
+      wake_.wait_until(lock, next);
       continue;
     }
     Deadline due = std::move(deadlines_.front());
