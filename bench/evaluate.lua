@@ -2,6 +2,7 @@
 -- BENCH_DELAY_MS (optional) paces each connection, for runs below the maximum rate.
 -- BENCH_OFREP=1: the OFREP twin, POST /ofrep/v1/evaluate/flags/bench-flag with that user id as
 -- the context's targetingKey.
+-- BENCH_UNKNOWN=1: a flag name never seen before on every request (a flood of unknown names).
 local threads = 0
 function setup(thread)
   threads = threads + 1
@@ -11,6 +12,7 @@ end
 local counter = 0
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local ofrep = os.getenv("BENCH_OFREP") == "1"
+local unknown = os.getenv("BENCH_UNKNOWN") == "1"
 local json_headers = { ["Content-Type"] = "application/json" }
 
 function request()
@@ -20,7 +22,9 @@ function request()
     return wrk.format("POST", "/ofrep/v1/evaluate/flags/bench-flag", json_headers,
                       '{"context":{"targetingKey":"' .. user .. '"}}')
   end
-  return wrk.format("GET", "/evaluate?flag_name=bench-flag&user_id=" .. user)
+  local flag = "bench-flag"
+  if unknown then flag = "unknown-" .. id .. "-" .. counter .. "-" .. math.random(1000000000) end
+  return wrk.format("GET", "/evaluate?flag_name=" .. flag .. "&user_id=" .. user)
 end
 
 if pause > 0 then

@@ -10,6 +10,9 @@
 #                              and dynalite, single-threaded Node.js) store far less than evaluation
 #                              serves, so that run is paced to what they keep up with
 #   BENCH_DRAIN_MAX=600        seconds to wait for a pipeline to store what was served
+#   BENCH_ONLY=flood           only the flood of unknown flag names (about half a minute)
+#   BENCH_FLOOD_DELAY_MS=100   pause of each of the flood's 4,000 connections between requests
+#   BENCH_FLOOD_UNKNOWN=0      the same flood with the known flag: a control, load without lookups
 # About 9 minutes in all on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +21,10 @@ SECONDS_EACH=${BENCH_SECONDS:-10}
 PIPELINE_SECONDS=${BENCH_PIPELINE_SECONDS:-60}
 AWS_RATE=${BENCH_AWS_RATE:-500}
 DRAIN_MAX=${BENCH_DRAIN_MAX:-600}
+ONLY=${BENCH_ONLY:-}
+FLOOD_CONNS=4000
+FLOOD_DELAY_MS=${BENCH_FLOOD_DELAY_MS:-100}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # wrk's 4,000 connections, and the services'
 
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOGGLE_BUILD_TESTS=OFF -DTOGGLE_BUILD_BENCH=ON >/dev/null
 cmake --build "$BUILD_DIR" >/dev/null
@@ -45,7 +52,8 @@ start() {
   local s=$1 binary
   binary=$(sed -E 's/-(pg-)?[0-9]+$//; s/^evaluation$/evaluation-service/; s/^flag$/flag-service/' <<<"$s")
   shift
-  env PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work/$s LOG_LEVEL=warn REDIS_URL=redis://127.0.0.1:${port[redis]} \
+  # Every client of the bench comes from 127.0.0.1: no cap of connections per address.
+  env PORT=${port[$s]} HOST=127.0.0.1 DATA_DIR=$work/$s LOG_LEVEL=warn HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 REDIS_URL=redis://127.0.0.1:${port[redis]} \
     AUTH_SERVICE_URL=$(url auth-service) FLAG_SERVICE_URL=$(url flag-service) \
     TARGETING_SERVICE_URL=$(url targeting-service) ANALYTICS_SERVICE_URL=$(url analytics-service) "$@" \
     "$bin/$binary" >>"$work/$s.log" 2>&1 &
@@ -60,10 +68,6 @@ for s in auth-service flag-service targeting-service analytics-service evaluatio
 pid[ceiling]=$!
 "$bin/platform_bench" setup "$(url flag-service)" "$(url targeting-service)"
 for _ in $(seq 1 100); do curl -sf -o /dev/null "$(url evaluation-service)/ready" && break; sleep 0.1; done
-
-echo "== evaluator micro-benchmarks" >&2
-micro=$("$bin/evaluator_bench" --benchmark_min_time=0.5 2>/dev/null)
-ns() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$micro"; }
 
 # wrk: prints "rps p50_ms p99_ms non2xx"
 run_wrk() {
@@ -81,6 +85,47 @@ to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); n = v + 0;
   if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
 mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
 
+# /evaluate p99 for a known flag, paced (64 connections, 10 ms apart each), alone and then during a
+# flood of unknown flag names from FLOOD_CONNS connections (FLOOD_DELAY_MS apart each), which bounded
+# lookups refuse (503 lookup_queue_full) rather than queue; and evaluation's resident memory before
+# and after the flood. Prints its table rows.
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/${pid[evaluation-service]}/status"; }
+flood_row() {
+  echo "== /evaluate p99 under a flood of unknown flag names from $FLOOD_CONNS connections" >&2
+  local quiet flooded refused0 flood_pid flood_rss0 flood_rss1 flood_refused flood_rps flood_quiet_p99 flood_p99 flood_bad
+  quiet=$(BENCH_DELAY_MS=10 run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")
+  flood_rss0=$(rss_mib)
+  refused0=$(metric evaluation-service flag_lookups_refused_total)
+  BENCH_UNKNOWN=${BENCH_FLOOD_UNKNOWN:-1} BENCH_DELAY_MS=$FLOOD_DELAY_MS wrk -t2 -c"$FLOOD_CONNS" -d"$((SECONDS_EACH + 4))s" -s bench/evaluate.lua \
+    "$(url evaluation-service)" >"$work/flood.log" 2>&1 &
+  flood_pid=$!
+  sleep 2  # every flood connection open
+  flooded=$(BENCH_DELAY_MS=10 run_wrk "$(url evaluation-service)" 64 "$SECONDS_EACH")
+  wait "$flood_pid" || true
+  flood_rss1=$(rss_mib)
+  flood_refused=$(( $(metric evaluation-service flag_lookups_refused_total) - refused0 ))
+  flood_rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/flood.log")
+  read -r _ _ flood_quiet_p99 _ _ <<<"$quiet"
+  read -r _ _ flood_p99 flood_bad _ <<<"$flooded"
+  printf '| %-44s | %-16s | %-12s |\n' "/evaluate p99, quiet → flood ($FLOOD_DELAY_MS ms apart)" \
+    "$(printf '%s → %s ms = %s×' "$flood_quiet_p99" "$flood_p99" "$(ratio "$flood_p99" "$flood_quiet_p99")")" "≤ 2×"
+  printf '| %-44s | %-16s | %-12s |\n' "… flood: req/s, refused 503, known non-2xx" \
+    "$flood_rps, $flood_refused, $flood_bad" ""
+  printf '| %-44s | %-16s | %-12s |\n' "… evaluation RSS before → after the flood" "$flood_rss0 → $flood_rss1 MiB" "bounded"
+}
+metric() { curl -s "$(url "$1")/metrics" | awk -v n="$2" '$1 == n { printf "%d", $2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+if [[ $ONLY == flood ]]; then
+  rows=$(flood_row)
+  printf '\n| measurement                                  | value            | target       |\n'
+  printf '|----------------------------------------------|------------------|--------------|\n%s\n' "$rows"
+  exit 0
+fi
+
+echo "== evaluator micro-benchmarks" >&2
+micro=$("$bin/evaluator_bench" --benchmark_min_time=0.5 2>/dev/null)
+ns() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$micro"; }
+
 declare -A rps p50 p99
 for conns in 64 256; do
   echo "== wrk, $conns connections (ceiling and evaluate interleaved)" >&2
@@ -96,7 +141,6 @@ for conns in 64 256; do
     p99[$kind$conns]=$(printf '%s\n' "${runs[@]}" | awk '{ s += $3 } END { printf "%.3f", s / NR }')
   done
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # OFREP single flag (BENCH_OFREP=1), interleaved with /evaluate at 64 connections: its ratio to
 # /evaluate is taken from these rounds only.
@@ -130,7 +174,6 @@ before=$(wait_pipeline_idle)
 read -r ceil_half_rps ceil_half_p50 ceil_half_p99 _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url ceiling)" "$conns" "$SECONDS_EACH")
 read -r half_rps half_p50 half_p99 _ _ < <(BENCH_DELAY_MS=$delay_ms run_wrk "$(url evaluation-service)" "$conns" "$SECONDS_EACH")
 
-metric() { curl -s "$(url "$1")/metrics" | awk -v n="$2" '$1 == n { printf "%d", $2 }'; }
 stored_count() { "$bin/platform_bench" count "$(url analytics-service)" bench-flag | cut -d= -f2; }
 # run_pipeline CONNS DELAY_MS: PIPELINE_SECONDS of paced /evaluate, then waits until analytics has
 # stored every event served (at most DRAIN_MAX s). Prints: served, evaluations/s, events sent/s and
@@ -194,6 +237,7 @@ for _ in $(seq 1 300); do curl -sf -o /dev/null "$(url evaluation-service)/ready
 sleep 1
 rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[evaluation-service]}/status")
 flags_loaded=$(curl -s "$(url evaluation-service)/metrics" | awk '$1 == "evaluation_flags_loaded" { print $2 }')
+flood_rows=$(flood_row)
 
 # The pipeline on PostgreSQL: analytics (direct) storing into the PostgreSQL started above.
 echo "== event pipeline (direct, PostgreSQL): ${PIPELINE_SECONDS} s at half the maximum rate" >&2
@@ -279,6 +323,7 @@ ToggleMaster bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($cpu), wrk -
 | … to both of 2 replicas (Redis) p50 / p99    | $(printf '%6.2f / %6.2f ms' "$prop2_p50" "$prop2_p99") | p99 ≤ 250 ms |
 | … PostgreSQL, 2 flag + 2 evaluation replicas | $(printf '%6.2f / %6.2f ms' "$prop3_p50" "$prop3_p99") | p99 ≤ 250 ms |
 | evaluation RSS with $flags_loaded flags          | $(printf '%9.1f MiB' "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')") | ≤ 50 MiB     |
+$flood_rows
 
 Event pipelines, ${PIPELINE_SECONDS} s each (sent/s and stored/s during the run; then the wait until every event
 served is stored; target stored ÷ served = 1.000)

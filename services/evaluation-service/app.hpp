@@ -31,7 +31,7 @@ class EvaluationService : public App {
     SenderOptions events;            // EVENT_*
     std::chrono::milliseconds flush_on_stop{5000};
     FeedOptions feeds;                  // SYNC_*: wait and full resync (service and URL set per feed)
-    FetchOptions misses;                // MISS_CACHE_MS, MISS_FETCH_THREADS
+    FetchOptions misses;                // MISS_CACHE_MS, MISS_FETCH_THREADS, MISS_FETCH_QUEUE
     std::optional<RedisAddress> redis;  // REDIS_URL
     cloud::PipelineSettings pipeline;   // CLOUD_PROVIDER, AWS_*: where events go
     static Config from_env(Env& env, const ServiceSettings& service);

@@ -49,11 +49,13 @@ Response EvaluateApi::answer(const Lookup& lookup, const std::string& flag_name,
     case Lookup::Status::not_found:
       events_.emit({crypto::uuid_v7(), std::string(user_id), flag_name, false, iso8601_now()});
       return reply(flag_name, user_id, false);
-    case Lookup::Status::unavailable:
+    default:
       break;
   }
-  return error_response(ErrorKind::unavailable, "flag_unavailable",
-                        "flag '" + flag_name + "' is not known here yet and cannot be fetched: " + lookup.problem);
+  Response r = error_response(ErrorKind::unavailable, lookup.error_code(), lookup.error_message(flag_name));
+  // Refused or late: the same request may well be answered a moment later.
+  if (lookup.status != Lookup::Status::unavailable) r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 Response EvaluateApi::answer(const FlagEntry& flag, const rules::SegmentSet& segments, std::string_view user_id) {

@@ -1,41 +1,135 @@
 #include "miss_fetcher.hpp"
 
+#include <algorithm>
+
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
-#include "toggle/core/log.hpp"
+#include "toggle/core/metrics.hpp"
+#include "toggle/core/rate_limited_log.hpp"
 
 namespace toggle::evaluation {
+namespace {
 
-MissFetcher::MissFetcher(FetchOptions options) : opt_(std::move(options)), pool_(opt_.threads) {}
+Counter& refused_lookups() {
+  static Counter& c = metrics().counter("flag_lookups_refused_total",
+                                        "Requests for a flag not in the snapshot refused (503 lookup_queue_full): "
+                                        "too many names were waiting for a lookup");
+  return c;
+}
+
+// A backend that is down fails every lookup: one line per cause every few seconds, not per request.
+log::RateLimited& lookup_warnings() {
+  static log::RateLimited limited;
+  return limited;
+}
+
+}  // namespace
+
+std::string_view Lookup::error_code() const {
+  switch (status) {
+    case Status::refused:
+      return "lookup_queue_full";
+    case Status::timed_out:
+      return "flag_lookup_timeout";
+    default:
+      return "flag_unavailable";
+  }
+}
+
+std::string Lookup::error_message(const std::string& flag_name) const {
+  std::string text = "flag '" + flag_name + "' is not known here yet";
+  switch (status) {
+    case Status::refused:
+      return text + ", and too many unknown flags are being looked up already: retry later";
+    case Status::timed_out:
+      return text + ", and flag-service and targeting-service did not answer in time: retry later";
+    default:
+      return text + " and cannot be fetched: " + problem;
+  }
+}
+
+MissFetcher::MissFetcher(FetchOptions options)
+    : opt_(std::move(options)), pool_(opt_.threads), recent_(opt_.capacity), watchdog_([this] { watch(); }) {
+  refused_lookups();
+}
+
+MissFetcher::~MissFetcher() { stop(); }
+
+void MissFetcher::stop() {
+  pool_.join();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+}
 
 std::optional<Lookup> MissFetcher::recent(std::string_view flag_name) {
   std::lock_guard lock(mutex_);
-  auto it = recent_.find(flag_name);
-  if (it == recent_.end() || it->second.until < std::chrono::steady_clock::now()) return std::nullopt;
-  return it->second.lookup;
+  const Remembered* hit = recent_.find(flag_name);
+  if (!hit || hit->until < std::chrono::steady_clock::now()) return std::nullopt;
+  return hit->lookup;
 }
 
-void MissFetcher::fetch(const std::string& flag_name, std::function<void(const Lookup&)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    auto& waiting = in_flight_[flag_name];
-    waiting.push_back(std::move(done));
-    if (waiting.size() > 1) return;  // a lookup is already under way
+void MissFetcher::fetch(const std::string& flag_name, Callback done) {
+  std::unique_lock lock(mutex_);
+  auto it = in_flight_.find(flag_name);
+  bool new_name = it == in_flight_.end();  // else: joins the lookup under way, at no cost
+  if (new_name && in_flight_.size() >= opt_.threads + opt_.queue) {
+    lock.unlock();
+    refused_lookups().inc();
+    done(Lookup{.status = Lookup::Status::refused});
+    return;
   }
+  if (new_name) it = in_flight_.emplace(flag_name, std::vector<Waiter>{}).first;
+  std::uint64_t id = next_id_++;
+  it->second.push_back({id, std::move(done)});
+  bool watchdog_idle = deadlines_.empty();
+  deadlines_.push_back({std::chrono::steady_clock::now() + opt_.timeout + opt_.margin, id, flag_name});
+  lock.unlock();
+  if (watchdog_idle) wake_.notify_one();
+  if (!new_name) return;
   pool_.post([this, flag_name] {
     Lookup result = lookup(flag_name);
-    std::vector<std::function<void(const Lookup&)>> waiting;
+    std::vector<Waiter> waiting;
     {
       std::lock_guard lock(mutex_);
-      waiting = std::move(in_flight_[flag_name]);
-      in_flight_.erase(flag_name);
-      if (!result.degraded()) {
-        if (recent_.size() > 10000) recent_.clear();  // bounded against floods of unknown names
-        recent_.insert_or_assign(flag_name, Remembered{result, std::chrono::steady_clock::now() + opt_.remember});
-      }
+      auto node = in_flight_.extract(flag_name);
+      waiting = std::move(node.mapped());
+      // Remembered even when every request has stopped waiting: the next one is answered at once.
+      if (!result.degraded())
+        recent_.put(flag_name, Remembered{result, std::chrono::steady_clock::now() + opt_.remember});
     }
-    for (auto& callback : waiting) callback(result);
+    for (auto& waiter : waiting) waiter.done(result);
   });
+}
+
+void MissFetcher::watch() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (deadlines_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    if (auto next = deadlines_.front().at; std::chrono::steady_clock::now() < next) {
+      wake_.wait_until(lock, next);
+      continue;
+    }
+    Deadline due = std::move(deadlines_.front());
+    deadlines_.pop_front();
+    auto name = in_flight_.find(due.name);
+    if (name == in_flight_.end()) continue;  // answered
+    auto& waiters = name->second;
+    auto waiter = std::find_if(waiters.begin(), waiters.end(), [&](const Waiter& w) { return w.id == due.id; });
+    if (waiter == waiters.end()) continue;  // answered
+    // The name stays in in_flight_ until its lookup ends: it still takes its place in the queue.
+    Callback done = std::move(waiter->done);
+    waiters.erase(waiter);
+    lock.unlock();
+    done(Lookup{.status = Lookup::Status::timed_out});
+    lock.lock();
+  }
 }
 
 Lookup MissFetcher::lookup(const std::string& flag_name) const {
@@ -66,13 +160,14 @@ Lookup MissFetcher::lookup(const std::string& flag_name) const {
       if (out.flag.legacy) out.flag.legacy->rule = rules::percentage_rule(0);
       out.flag.error = rules::ErrorCode::general;
       out.flag.error_details = "the flag's targeting rules cannot be fetched now: " + out.problem;
-      log::warn("rule unreadable: flag evaluates to false", {{"flag", flag_name}, {"problem", out.problem}});
+      lookup_warnings().warn("rule unreadable: flag evaluates to false",
+                             {{"flag", flag_name}, {"problem", out.problem}});
     }
     out.status = Lookup::Status::found;
   } catch (const std::exception& e) {
     out.status = Lookup::Status::unavailable;
     out.problem = e.what();
-    log::warn("flag lookup failed", {{"flag", flag_name}, {"problem", out.problem}});
+    lookup_warnings().warn("flag lookup failed", {{"flag", flag_name}, {"problem", out.problem}});
   }
   return out;
 }

@@ -214,9 +214,8 @@ Response OfrepApi::answer(const Lookup& lookup, const std::string& key, const ru
       return answer(lookup.flag, catalog_.snapshot()->segments, context);
     case Lookup::Status::not_found:
       break;
-    case Lookup::Status::unavailable:
-      return failure(503, &key, "GENERAL",
-                     "flag '" + key + "' is not known here yet and cannot be fetched: " + lookup.problem);
+    default:  // unavailable, refused (too many unknown flags), timed out
+      return failure(503, &key, "GENERAL", lookup.error_message(key));
   }
   return failure(404, &key, "FLAG_NOT_FOUND", "Flag '" + key + "' was not found");
 }

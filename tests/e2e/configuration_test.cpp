@@ -37,7 +37,8 @@ INSTANTIATE_TEST_SUITE_P(
                     BadSetting{"LogLevelUnknown", "auth-service", "LOG_LEVEL", "verbose"},
                     BadSetting{"CorsOriginWithAPath", "evaluation-service", "CORS_ALLOWED_ORIGINS",
                                "https://app.example.com/page"},
-                    BadSetting{"DatabaseUrlScheme", "flag-service", "DATABASE_URL", "mysql://db/flags"}),
+                    BadSetting{"DatabaseUrlScheme", "flag-service", "DATABASE_URL", "mysql://db/flags"},
+                    BadSetting{"MissFetchQueueZero", "evaluation-service", "MISS_FETCH_QUEUE", "0"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DevelopmentKeys, AreWarnedAboutAtStartWithTheWarnLevel) {

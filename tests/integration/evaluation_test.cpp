@@ -2,6 +2,7 @@
 // (GET /evaluate, following the change feeds), against real flag-, targeting-, analytics- and
 // auth-services in-process.
 #include <future>
+#include <mutex>
 #include <new>
 #include <set>
 
@@ -55,6 +56,30 @@ const json kPercent100 = {{"type", "PERCENTAGE"}, {"value", 100}};
 json segment_reply(bool full, std::vector<json> segments, std::vector<std::string> deleted = {}) {
   return {{"epoch", "e"}, {"version", 1}, {"full", full}, {"segments", segments}, {"deleted", deleted}};
 }
+
+// A service that never answers: a loopback port that accepts connections (in the kernel's
+// backlog) and reads nothing. A lookup sent there waits for its whole timeout.
+class SilentService {
+ public:
+  SilentService() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 128) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("SilentService: no listening socket");
+    url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~SilentService() { ::close(fd_); }
+  SilentService(const SilentService&) = delete;
+  SilentService& operator=(const SilentService&) = delete;
+  const std::string& url() const { return url_; }
+
+ private:
+  int fd_;
+  std::string url_;
+};
 
 TEST(CatalogTest, IsCompleteOnlyAfterTheThreeFullReplies) {
   Catalog catalog;
@@ -272,6 +297,60 @@ TEST_F(MissFetcherTest, FlagServiceDownIsUnavailableAndNotRemembered) {
   EXPECT_NE(lookup.problem.find("flag-service"), std::string::npos) << lookup.problem;
   EXPECT_FALSE(fetcher.recent("anything"));
   fetcher.stop();
+}
+
+TEST_F(MissFetcherTest, AFloodOfNewNamesKeepsTheRecentlyUsedOnes) {
+  toggle::evaluation::FetchOptions o = options();
+  o.capacity = 4;
+  MissFetcher fetcher(o);
+  ASSERT_EQ(fetch(fetcher, "in-use").status, Lookup::Status::not_found);
+  for (int i = 0; i < 20; ++i) {
+    fetch(fetcher, "random-" + std::to_string(i));
+    ASSERT_TRUE(fetcher.recent("in-use")) << "used between every new name: kept, after " << i;
+  }
+  EXPECT_TRUE(fetcher.recent("random-19"));
+  EXPECT_FALSE(fetcher.recent("random-0")) << "the least recently used went first";
+  fetcher.stop();
+}
+
+// Lookups against a targeting-service that never answers: each takes the whole timeout.
+TEST_F(MissFetcherTest, BeyondTheQueueANewNameIsRefusedAtOnceAndAWaitHasADeadline) {
+  SilentService silent;
+  toggle::evaluation::FetchOptions o = options();
+  o.targeting_service_url = silent.url();
+  o.timeout = 1000ms;  // the deadline: 1.5 s
+  o.threads = 1;
+  o.queue = 1;
+  MissFetcher fetcher(o);
+  std::mutex mutex;
+  std::map<std::string, std::vector<Lookup::Status>> answers;
+  auto record = [&](const std::string& name) {
+    return [&, name](const Lookup& lookup) {
+      std::lock_guard lock(mutex);
+      answers[name].push_back(lookup.status);
+    };
+  };
+  fetcher.fetch("first", record("first"));    // looked up at once: answered after 1 s
+  fetcher.fetch("second", record("second"));  // waits for the thread: would be answered after 2 s
+  fetcher.fetch("first", record("first"));    // joins the lookup under way, at no cost
+  fetcher.fetch("third", record("third"));    // nowhere to wait: refused at once
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(answers["third"], std::vector{Lookup::Status::refused});
+    EXPECT_TRUE(answers["first"].empty());
+  }
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return answers["second"].size() == 1;
+  }));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(answers["second"], std::vector{Lookup::Status::timed_out}) << "its lookup takes 2 s; it waits 1.5 s";
+  }
+  fetcher.stop();  // every lookup ends, every request is answered
+  EXPECT_EQ(answers["first"].size(), 2u);
+  ASSERT_TRUE(fetcher.recent("second")) << "the late answer is remembered for the next request";
+  EXPECT_EQ(fetcher.recent("second")->status, Lookup::Status::not_found);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -581,6 +660,103 @@ TEST_F(EvaluateRequireKeyTest, AuthDownIs503ForAKeyNotYetCheckedButTheServiceKey
   EXPECT_EQ(p.evaluation.evaluate("u", "f").status, 401);
   auto service = p.evaluation.evaluate("u", "f", kServiceKey);
   EXPECT_EQ(service.status, 200) << "checked locally: " << describe(service);
+}
+
+// Flags not in the catalog looked up against a targeting-service that never answers: each lookup
+// takes its whole timeout (1 s), one at a time, two more names waiting at most.
+struct WithSilentTargeting {
+  SilentService silent;
+};
+class EvaluateUnknownFloodTest : protected WithSilentTargeting, public EvaluateTest {
+ protected:
+  EvaluateUnknownFloodTest()
+      : EvaluateTest([this](EvaluationConfig& c) {
+          c.misses.targeting_service_url = silent.url();
+          c.misses.timeout = 1000ms;
+          c.misses.threads = 1;
+          c.misses.queue = 2;
+          c.misses.remember = 60s;
+        }) {}
+
+  // The replies to GET `paths` sent all at once, each on a connection of its own.
+  std::vector<RawReply> all_at_once(const std::string& method, const std::vector<std::string>& paths,
+                                    const std::string& body = "") {
+    std::vector<std::future<RawReply>> pending;
+    for (const auto& path : paths)
+      pending.push_back(std::async(std::launch::async, [&, path] {
+        return raw_call(method, p.evaluation.url() + path, {{"Content-Type", "application/json"}}, body);
+      }));
+    std::vector<RawReply> replies;
+    for (auto& f : pending) replies.push_back(f.get());
+    return replies;
+  }
+  std::uint64_t refused_total() {
+    auto res = call("GET", p.evaluation.url() + "/metrics");
+    std::istringstream lines(res.body);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("flag_lookups_refused_total ", 0) == 0) return std::stoull(line.substr(line.find(' ') + 1));
+    ADD_FAILURE() << "flag_lookups_refused_total not listed";
+    return 0;
+  }
+};
+
+TEST_F(EvaluateUnknownFloodTest, AFloodOfUnknownNamesIsRefusedWhileKnownFlagsAnswer) {
+  create_flag("known", true);
+  ASSERT_TRUE(catalog_has("known", false));
+  std::uint64_t refused_before = refused_total();
+  std::vector<std::string> paths;
+  for (int i = 0; i < 12; ++i) paths.push_back("/evaluate?user_id=u&flag_name=unknown-" + std::to_string(i));
+  auto flood = std::async(std::launch::async, [&] { return all_at_once("GET", paths); });
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(result("user-" + std::to_string(i), "known"), true);
+
+  int refused = 0;
+  for (const RawReply& reply : flood.get()) {
+    std::string code = field_of(reply.body, "code");
+    if (code == "lookup_queue_full") {
+      ++refused;
+      EXPECT_EQ(reply.status, 503) << reply.describe();
+      EXPECT_EQ(reply.header("Retry-After"), "1") << reply.describe();
+      EXPECT_NE(field_of(reply.body, "error").find("too many unknown flags"), std::string::npos) << reply.describe();
+    } else if (code == "flag_lookup_timeout") {
+      EXPECT_EQ(reply.status, 503) << reply.describe();
+      EXPECT_EQ(reply.header("Retry-After"), "1") << reply.describe();
+    } else {  // looked up in time: not found
+      EXPECT_EQ(reply.status, 200) << reply.describe();
+    }
+  }
+  EXPECT_GE(refused, 1) << "12 names at once, 3 places";
+  EXPECT_EQ(refused_total() - refused_before, static_cast<std::uint64_t>(refused));
+}
+
+TEST_F(EvaluateUnknownFloodTest, AParkedRequestGetsATimeoutAndTheLateAnswerServesTheNext) {
+  // Two names, one lookup at a time: the second waits for the first (1 s), then its own (1 s),
+  // longer than a request waits (1.5 s).
+  auto replies = all_at_once("GET", {"/evaluate?user_id=u&flag_name=late-a", "/evaluate?user_id=u&flag_name=late-b"});
+  std::vector<std::string> timed_out;
+  for (int i = 0; i < 2; ++i) {
+    if (field_of(replies[i].body, "code") != "flag_lookup_timeout") continue;
+    EXPECT_EQ(replies[i].status, 503) << replies[i].describe();
+    EXPECT_NE(field_of(replies[i].body, "error").find("did not answer in time"), std::string::npos);
+    timed_out.push_back(i == 0 ? "late-a" : "late-b");
+  }
+  ASSERT_FALSE(timed_out.empty()) << replies[0].describe() << " / " << replies[1].describe();
+  for (const auto& name : timed_out)
+    EXPECT_TRUE(becomes("u", name, false)) << "the lookup ended after the reply: remembered";
+}
+
+TEST_F(EvaluateUnknownFloodTest, OfrepRefusesInItsOwnShape) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < 12; ++i) paths.push_back("/ofrep/v1/evaluate/flags/unknown-" + std::to_string(i));
+  int refused = 0;
+  for (const RawReply& reply : all_at_once("POST", paths, R"({"context":{"targetingKey":"u"}})")) {
+    json body = body_of(reply.body);
+    if (reply.status == 404) continue;  // looked up in time: FLAG_NOT_FOUND
+    EXPECT_EQ(reply.status, 503) << reply.describe();
+    EXPECT_EQ(body["errorCode"], "GENERAL") << reply.describe();
+    EXPECT_EQ(reply.header("Retry-After"), "1") << reply.describe();
+    if (body.value("errorDetails", "").find("too many unknown flags") != std::string::npos) ++refused;
+  }
+  EXPECT_GE(refused, 1);
 }
 
 // The catalog is not complete while targeting-service is down from the start: flags known from

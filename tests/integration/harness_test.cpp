@@ -10,6 +10,7 @@ TEST(HarnessTest, ServicesRunWithTheDefaultsOfTheirMain) {
   const auto& e = evaluation_config(dir, "http://a", "http://f", "http://t", "http://n");
   EXPECT_EQ(e.misses.remember, 1000ms) << "MISS_CACHE_MS";
   EXPECT_EQ(e.misses.threads, 4u) << "MISS_FETCH_THREADS";
+  EXPECT_EQ(e.misses.queue, 1000u) << "MISS_FETCH_QUEUE";
   EXPECT_EQ(e.feeds.wait, 25000ms) << "SYNC_WAIT_MS";
   EXPECT_EQ(e.events.flush_interval, 100ms) << "EVENT_FLUSH_INTERVAL_MS";
   EXPECT_EQ(e.events.batch_size, 1000u) << "EVENT_BATCH_SIZE";

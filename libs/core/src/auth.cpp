@@ -63,7 +63,7 @@ KeyValidator::KeyValidator(std::string url, std::string service_key, std::chrono
       service_key_(std::move(service_key)),
       valid_ttl_(valid_ttl),
       invalid_ttl_(invalid_ttl),
-      capacity_(std::max<std::size_t>(capacity, 1)) {}
+      cache_(capacity) {}
 
 struct KeyValidator::Flight {
   std::condition_variable done_cv;
@@ -73,10 +73,9 @@ struct KeyValidator::Flight {
 
 std::optional<KeyValidator::Check> KeyValidator::cached(std::string_view key) {
   std::lock_guard lock(mutex_);
-  auto it = cache_.find(std::string(key));
-  if (it == cache_.end() || it->second.expires <= std::chrono::steady_clock::now()) return std::nullopt;
-  recency_.splice(recency_.begin(), recency_, it->second.recency);
-  return it->second.check;
+  const Entry* entry = cache_.find(key);
+  if (!entry || entry->expires <= std::chrono::steady_clock::now()) return std::nullopt;
+  return entry->check;
 }
 
 KeyValidator::Check KeyValidator::validate(std::string_view key) {
@@ -135,18 +134,7 @@ KeyValidator::Check KeyValidator::ask_auth_service(std::string_view key) {
 
 void KeyValidator::remember(const std::string& key, const Check& check) {
   auto expires = std::chrono::steady_clock::now() + (check.verdict == Verdict::valid ? valid_ttl_ : invalid_ttl_);
-  if (auto it = cache_.find(key); it != cache_.end()) {
-    it->second.check = check;
-    it->second.expires = expires;
-    recency_.splice(recency_.begin(), recency_, it->second.recency);
-    return;
-  }
-  if (cache_.size() >= capacity_) {  // bounded: the least recently used key goes
-    cache_.erase(recency_.back());
-    recency_.pop_back();
-  }
-  recency_.push_front(key);
-  cache_.emplace(key, Entry{check, expires, recency_.begin()});
+  cache_.put(key, Entry{check, expires});
 }
 
 void throw_missing_key() {

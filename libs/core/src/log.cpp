@@ -8,7 +8,11 @@
 
 #include <atomic>
 #include <cstdio>
+#include <span>
+#include <utility>
+#include <vector>
 
+#include "toggle/core/rate_limited_log.hpp"
 #include "toggle/core/text.hpp"
 
 namespace toggle::log {
@@ -82,8 +86,9 @@ bool parse_level(std::string_view text, Level& out) {
 
 bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
 
-void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
-  if (!enabled(level)) return;
+namespace {
+
+void write_line(Level level, std::string_view message, std::span<const Field> fields) {
   std::string line = "\"level\":\"";
   line += name_of(level);
   line += "\",";
@@ -111,6 +116,31 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
         f.value);
   }
   logger()->log(to_spdlog(level), spdlog::string_view_t(line.data(), line.size()));
+}
+
+}  // namespace
+
+void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (enabled(level)) write_line(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+void RateLimited::write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  std::uint64_t suppressed;
+  {
+    std::lock_guard lock(mutex_);
+    Window& window = windows_[std::string(message)];
+    auto now = std::chrono::steady_clock::now();
+    if (now < window.next) {
+      ++window.suppressed;
+      return;
+    }
+    window.next = now + every_;
+    suppressed = std::exchange(window.suppressed, 0);
+  }
+  std::vector<Field> all(fields);
+  if (suppressed) all.emplace_back("suppressed", suppressed);
+  write_line(level, message, all);
 }
 
 }  // namespace toggle::log

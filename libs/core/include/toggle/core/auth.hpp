@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +23,7 @@
 
 #include "toggle/core/client.hpp"
 #include "toggle/core/http.hpp"
+#include "toggle/core/lru.hpp"
 #include "toggle/core/router.hpp"
 
 namespace toggle {
@@ -89,7 +89,6 @@ class KeyValidator {
   struct Entry {
     Check check;
     std::chrono::steady_clock::time_point expires;
-    std::list<std::string>::iterator recency;  // its place in recency_
   };
   struct Flight;  // a call to auth-service under way, which later checks of the key wait for
   Check ask_auth_service(std::string_view key);
@@ -97,11 +96,9 @@ class KeyValidator {
 
   std::string url_, service_key_;
   std::chrono::milliseconds valid_ttl_, invalid_ttl_;
-  std::size_t capacity_;
   HttpClient client_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Entry> cache_;
-  std::list<std::string> recency_;  // most recently used first
+  LruMap<Entry> cache_;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
 };
 
