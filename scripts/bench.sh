@@ -87,7 +87,7 @@ mean() { awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
 
 # /evaluate p99 for a known flag, paced (64 connections, 10 ms apart each), alone and then during a
 # flood of unknown flag names from FLOOD_CONNS connections (FLOOD_DELAY_MS apart each), which bounded
-# lookups refuse (503 lookup_queue_full) rather than queue; and evaluation's resident memory before
+# lookups refuse (503 too_many_lookups) rather than queue; and evaluation's resident memory before
 # and after the flood. Prints its table rows.
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/${pid[evaluation-service]}/status"; }
 flood_row() {

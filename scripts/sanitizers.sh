@@ -28,7 +28,10 @@ build() {
   shift 3
   local launcher=()
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  # -O1 and line tables only: quicker to build than -O2 -g, with the same findings and
+  # stack traces that name the line.
   CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
     -DTOGGLE_SANITIZE="$sanitize" -DTOGGLE_FUZZ="$fuzz" "${launcher[@]}" >/dev/null
   cmake --build "$dir" -j "$JOBS" --target "$@"
 }

@@ -34,6 +34,7 @@ EvaluationService::Config EvaluationService::Config::from_env(Env& env, const Se
   c.misses.remember = env.millis("MISS_CACHE_MS", 1000, 0, 60000);
   c.misses.threads = static_cast<unsigned>(env.integer("MISS_FETCH_THREADS", 4, 1, 64));
   c.misses.queue = static_cast<std::size_t>(env.integer("MISS_FETCH_QUEUE", 1000, 1, 1000000));
+  c.misses.rate = static_cast<double>(env.integer("MISS_FETCH_RATE", 100, 1, 1000000));
   std::string redis_url = env.str("REDIS_URL", "");
   if (!redis_url.empty()) {
     c.redis = parse_redis_url(redis_url);

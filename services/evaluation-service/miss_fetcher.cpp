@@ -12,8 +12,8 @@ namespace {
 
 Counter& refused_lookups() {
   static Counter& c = metrics().counter("flag_lookups_refused_total",
-                                        "Requests for a flag not in the snapshot refused (503 lookup_queue_full): "
-                                        "too many names were waiting for a lookup");
+                                        "Requests for a flag not in the snapshot refused (503 too_many_lookups): "
+                                        "too many names were waiting for a lookup, or started one this second");
   return c;
 }
 
@@ -28,7 +28,7 @@ log::RateLimited& lookup_warnings() {
 std::string_view Lookup::error_code() const {
   switch (status) {
     case Status::refused:
-      return "lookup_queue_full";
+      return "too_many_lookups";
     case Status::timed_out:
       return "flag_lookup_timeout";
     default:
@@ -40,7 +40,8 @@ std::string Lookup::error_message(const std::string& flag_name) const {
   std::string text = "flag '" + flag_name + "' is not known here yet";
   switch (status) {
     case Status::refused:
-      return text + ", and too many unknown flags are being looked up already: retry later";
+      return text + ", and too many unknown flags are being looked up already (MISS_FETCH_QUEUE, MISS_FETCH_RATE): "
+                    "retry later";
     case Status::timed_out:
       return text + ", and flag-service and targeting-service did not answer in time: retry later";
     default:
@@ -49,7 +50,11 @@ std::string Lookup::error_message(const std::string& flag_name) const {
 }
 
 MissFetcher::MissFetcher(FetchOptions options)
-    : opt_(std::move(options)), pool_(opt_.threads), recent_(opt_.capacity), watchdog_([this] { watch(); }) {
+    : opt_(std::move(options)),
+      pool_(opt_.threads),
+      tokens_(opt_.rate),
+      recent_(opt_.capacity),
+      watchdog_([this] { watch(); }) {
   refused_lookups();
 }
 
@@ -76,7 +81,7 @@ void MissFetcher::fetch(const std::string& flag_name, Callback done) {
   std::unique_lock lock(mutex_);
   auto it = in_flight_.find(flag_name);
   bool new_name = it == in_flight_.end();  // else: joins the lookup under way, at no cost
-  if (new_name && in_flight_.size() >= opt_.threads + opt_.queue) {
+  if (new_name && (in_flight_.size() >= opt_.threads + opt_.queue || !take_token())) {
     lock.unlock();
     refused_lookups().inc();
     done(Lookup{.status = Lookup::Status::refused});
@@ -103,6 +108,15 @@ void MissFetcher::fetch(const std::string& flag_name, Callback done) {
     }
     for (auto& waiter : waiting) waiter.done(result);
   });
+}
+
+bool MissFetcher::take_token() {
+  auto now = std::chrono::steady_clock::now();
+  tokens_ = std::min(opt_.rate, tokens_ + std::chrono::duration<double>(now - refilled_).count() * opt_.rate);
+  refilled_ = now;
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
 }
 
 void MissFetcher::watch() {

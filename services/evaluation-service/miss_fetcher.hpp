@@ -32,14 +32,14 @@ struct Lookup {
     found,
     not_found,
     unavailable,  // flag-service could not say: `problem` says why
-    refused,      // not looked up: too many names are waiting for a lookup already
+    refused,      // not looked up: too many names are waiting, or were looked up this second
     timed_out,    // no answer within the timeout (the lookup goes on, for the next request)
   } status = Status::unavailable;
   FlagEntry flag;       // when found: as the catalog would hold it
   std::string problem;  // when unavailable, or found but its rule could not be fetched
   bool degraded() const { return !problem.empty(); }
   // When there is no answer (unavailable, refused, timed_out): our error code (flag_unavailable,
-  // lookup_queue_full, flag_lookup_timeout) and what the client is told.
+  // too_many_lookups, flag_lookup_timeout) and what the client is told.
   std::string_view error_code() const;
   std::string error_message(const std::string& flag_name) const;
 };
@@ -50,6 +50,9 @@ struct FetchOptions {
   std::chrono::milliseconds timeout{2000};
   unsigned threads = 4;          // lookups under way at once (MISS_FETCH_THREADS)
   std::size_t queue = 1000;      // distinct names waiting for a thread, at most (MISS_FETCH_QUEUE)
+  // New lookups started per second, at most, with as many at once (MISS_FETCH_RATE): a flood of
+  // random names then costs the backends a trickle and evaluation little more than known flags.
+  double rate = 100;
   std::size_t capacity = 10000;  // lookups remembered, at most
   // How much longer than `timeout` a request waits for its lookup: the time the lookup itself
   // may take beyond its calls' timeout.
@@ -82,6 +85,7 @@ class MissFetcher {
   };
   Lookup lookup(const std::string& flag_name) const;
   void watch();  // the watchdog thread: answers the waiters whose deadline has passed
+  bool take_token();  // from the MISS_FETCH_RATE bucket (mutex_ held)
 
   FetchOptions opt_;
   WorkerPool pool_;
@@ -90,6 +94,8 @@ class MissFetcher {
   // Every waiter's deadline, in order (the same wait for all); an answered waiter's is skipped.
   std::deque<Deadline> deadlines_;
   std::uint64_t next_id_ = 0;
+  double tokens_;
+  std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   std::condition_variable wake_;
   struct Remembered {

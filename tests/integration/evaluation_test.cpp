@@ -353,6 +353,37 @@ TEST_F(MissFetcherTest, BeyondTheQueueANewNameIsRefusedAtOnceAndAWaitHasADeadlin
   EXPECT_EQ(fetcher.recent("second")->status, Lookup::Status::not_found);
 }
 
+TEST_F(MissFetcherTest, NewLookupsAreRateLimitedWhileNamesUnderWayAreStillJoined) {
+  toggle::evaluation::FetchOptions o = options();
+  o.rate = 2;  // two new lookups now, then two a second
+  MissFetcher fetcher(o);
+  std::mutex mutex;
+  std::map<std::string, std::vector<Lookup::Status>> answers;
+  auto record = [&](const std::string& name) {
+    return [&, name](const Lookup& lookup) {
+      std::lock_guard lock(mutex);
+      answers[name].push_back(lookup.status);
+    };
+  };
+  fetcher.fetch("one", record("one"));
+  fetcher.fetch("two", record("two"));
+  fetcher.fetch("three", record("three"));  // a third new name within the second: refused
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(answers["three"], std::vector{Lookup::Status::refused});
+  }
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return answers["one"].size() == 1 && answers["two"].size() == 1;
+  }));
+  EXPECT_EQ(answers["one"], std::vector{Lookup::Status::not_found});
+  // The bucket refills, two tokens a second: after 0.6 s a new name is looked up again.
+  std::this_thread::sleep_for(600ms);
+  fetcher.fetch("later", record("later"));
+  fetcher.stop();  // every lookup ends, every request is answered
+  EXPECT_EQ(answers["later"], std::vector{Lookup::Status::not_found});
+}
+
 // ---------------------------------------------------------------------------------------------
 // GET /evaluate on the real App: answers from the catalog its feed followers keep, and fetches
 // what the catalog does not have yet. Changes reach it asynchronously: a test that changes a flag
@@ -712,7 +743,7 @@ TEST_F(EvaluateUnknownFloodTest, AFloodOfUnknownNamesIsRefusedWhileKnownFlagsAns
   int refused = 0;
   for (const RawReply& reply : flood.get()) {
     std::string code = field_of(reply.body, "code");
-    if (code == "lookup_queue_full") {
+    if (code == "too_many_lookups") {
       ++refused;
       EXPECT_EQ(reply.status, 503) << reply.describe();
       EXPECT_EQ(reply.header("Retry-After"), "1") << reply.describe();

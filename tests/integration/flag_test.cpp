@@ -181,10 +181,15 @@ TEST_P(FlagStoreTest, ChangesSinceIsADeltaOfWritesAndDeletions) {
 }
 
 TEST_P(FlagStoreTest, TheEpochOfADatabaseSurvivesAReopenAndDiffersBetweenDatabases) {
-  store.create("a", "", true);
-  std::string epoch = store.feed().epoch();
-  std::int64_t version = store.feed().version();
-  db.reset();
+  std::string epoch;
+  std::int64_t version = 0;
+  {
+    auto first_db = database.open();
+    FlagStore first(*first_db, database.url());
+    first.create("a", "", true);
+    epoch = first.feed().epoch();
+    version = first.feed().version();
+  }  // closed: the store (and its PostgreSQL listener) before the database it reads
   auto reopened = database.open();
   FlagStore again(*reopened, database.url());
   EXPECT_EQ(again.feed().epoch(), epoch);
