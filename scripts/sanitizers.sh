@@ -45,11 +45,9 @@ case "${1:-}" in
     build "$ASAN_DIR" address,undefined ON unit_tests rules_tests integration_tests
     # The PostgreSQL fixture comes along: integration tests use the real server too.
     ctest --test-dir "$ASAN_DIR" --output-on-failure -j 2 -R '^(unit|integration)\.'
-    build "$TSAN_DIR" thread OFF unit_tests integration_tests
-    without_aslr "$TSAN_DIR/bin/unit_tests" --gtest_brief=1 \
-      --gtest_filter='Server*:ChangeFeed*:KeyValidator*:Metrics*'
-    without_aslr "$TSAN_DIR/bin/integration_tests" --gtest_brief=1 \
-      --gtest_filter='EventSender*:Catalog*:MissFetcher*:Evaluate*:Ofrep*'
+    build "$TSAN_DIR" thread OFF unit_concurrency_tests integration_concurrency_tests
+    without_aslr "$TSAN_DIR/bin/unit_concurrency_tests" --gtest_brief=1
+    without_aslr "$TSAN_DIR/bin/integration_concurrency_tests" --gtest_brief=1
     echo "sanitizers: ASan + UBSan and TSan runs clean"
     ;;
   fuzz)
