@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 #include <set>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -216,6 +217,25 @@ TEST(CatalogTest, ANewCatalogAtAReusedAddressServesItsOwnSnapshot) {
 // ---------------------------------------------------------------------------------------------
 // MissFetcher: a flag the snapshot does not have, fetched from flag- and targeting-service.
 
+// How each name's requests were answered, in order, as MissFetcher's callbacks report it.
+class Answers {
+ public:
+  std::function<void(const Lookup&)> to(const std::string& name) {
+    return [this, name](const Lookup& lookup) {
+      std::lock_guard lock(mutex_);
+      statuses_[name].push_back(lookup.status);
+    };
+  }
+  std::vector<Lookup::Status> of(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    return statuses_[name];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::vector<Lookup::Status>> statuses_;
+};
+
 class MissFetcherTest : public ::testing::Test {
  protected:
   ~MissFetcherTest() override { flags.stop(); }  // answers targeting's parked poll: it stops at once
@@ -322,66 +342,37 @@ TEST_F(MissFetcherTest, BeyondTheQueueANewNameIsRefusedAtOnceAndAWaitHasADeadlin
   o.threads = 1;
   o.queue = 1;
   MissFetcher fetcher(o);
-  std::mutex mutex;
-  std::map<std::string, std::vector<Lookup::Status>> answers;
-  auto record = [&](const std::string& name) {
-    return [&, name](const Lookup& lookup) {
-      std::lock_guard lock(mutex);
-      answers[name].push_back(lookup.status);
-    };
-  };
-  fetcher.fetch("first", record("first"));    // looked up at once: answered after 1 s
-  fetcher.fetch("second", record("second"));  // waits for the thread: would be answered after 2 s
-  fetcher.fetch("first", record("first"));    // joins the lookup under way, at no cost
-  fetcher.fetch("third", record("third"));    // nowhere to wait: refused at once
-  {
-    std::lock_guard lock(mutex);
-    ASSERT_EQ(answers["third"], std::vector{Lookup::Status::refused});
-    EXPECT_TRUE(answers["first"].empty());
-  }
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(mutex);
-    return answers["second"].size() == 1;
-  }));
-  {
-    std::lock_guard lock(mutex);
-    EXPECT_EQ(answers["second"], std::vector{Lookup::Status::timed_out}) << "its lookup takes 2 s; it waits 1.5 s";
-  }
+  Answers answers;
+  fetcher.fetch("first", answers.to("first"));    // looked up at once: answered after 1 s
+  fetcher.fetch("second", answers.to("second"));  // waits for the thread: would be answered after 2 s
+  fetcher.fetch("first", answers.to("first"));    // joins the lookup under way, at no cost
+  fetcher.fetch("third", answers.to("third"));    // nowhere to wait: refused at once
+  ASSERT_EQ(answers.of("third"), std::vector{Lookup::Status::refused});
+  EXPECT_TRUE(answers.of("first").empty());
+  EXPECT_TRUE(eventually([&] { return answers.of("second").size() == 1; }));
+  EXPECT_EQ(answers.of("second"), std::vector{Lookup::Status::timed_out}) << "its lookup takes 2 s; it waits 1.5 s";
   fetcher.stop();  // every lookup ends, every request is answered
-  EXPECT_EQ(answers["first"].size(), 2u);
+  EXPECT_EQ(answers.of("first").size(), 2u);
   ASSERT_TRUE(fetcher.recent("second")) << "the late answer is remembered for the next request";
   EXPECT_EQ(fetcher.recent("second")->status, Lookup::Status::not_found);
 }
 
-TEST_F(MissFetcherTest, NewLookupsAreRateLimitedWhileNamesUnderWayAreStillJoined) {
+TEST_F(MissFetcherTest, NewLookupsAreRateLimited) {
   toggle::evaluation::FetchOptions o = options();
   o.rate = 2;  // two new lookups now, then two a second
   MissFetcher fetcher(o);
-  std::mutex mutex;
-  std::map<std::string, std::vector<Lookup::Status>> answers;
-  auto record = [&](const std::string& name) {
-    return [&, name](const Lookup& lookup) {
-      std::lock_guard lock(mutex);
-      answers[name].push_back(lookup.status);
-    };
-  };
-  fetcher.fetch("one", record("one"));
-  fetcher.fetch("two", record("two"));
-  fetcher.fetch("three", record("three"));  // a third new name within the second: refused
-  {
-    std::lock_guard lock(mutex);
-    EXPECT_EQ(answers["three"], std::vector{Lookup::Status::refused});
-  }
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(mutex);
-    return answers["one"].size() == 1 && answers["two"].size() == 1;
-  }));
-  EXPECT_EQ(answers["one"], std::vector{Lookup::Status::not_found});
+  Answers answers;
+  fetcher.fetch("one", answers.to("one"));
+  fetcher.fetch("two", answers.to("two"));
+  fetcher.fetch("three", answers.to("three"));  // a third new name within the second: refused
+  EXPECT_EQ(answers.of("three"), std::vector{Lookup::Status::refused});
+  EXPECT_TRUE(eventually([&] { return answers.of("one").size() == 1 && answers.of("two").size() == 1; }));
+  EXPECT_EQ(answers.of("one"), std::vector{Lookup::Status::not_found});
   // The bucket refills, two tokens a second: after 0.6 s a new name is looked up again.
   std::this_thread::sleep_for(600ms);
-  fetcher.fetch("later", record("later"));
+  fetcher.fetch("later", answers.to("later"));
   fetcher.stop();  // every lookup ends, every request is answered
-  EXPECT_EQ(answers["later"], std::vector{Lookup::Status::not_found});
+  EXPECT_EQ(answers.of("later"), std::vector{Lookup::Status::not_found});
 }
 
 // ---------------------------------------------------------------------------------------------
