@@ -36,7 +36,7 @@ Reply EvaluateApi::decide(std::string flag_name, std::string user_id) {
     const Snapshot* snapshot = catalog_.snapshot();
     if (const FlagEntry* entry = snapshot->find(flag_name)) return answer(*entry, snapshot->segments, user_id);
   }
-  if (auto lookup = fetcher_.recent(flag_name)) return answer(*lookup, flag_name, user_id);
+  if (auto lookup = fetcher_.answer_now(flag_name)) return answer(*lookup, flag_name, user_id);
   return Deferred{[this, flag = std::move(flag_name), user = std::move(user_id)](Responder respond) {
     fetcher_.fetch(flag, [this, flag, user, respond](const Lookup& lookup) { respond(answer(lookup, flag, user)); });
   }};

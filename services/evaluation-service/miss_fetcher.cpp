@@ -70,18 +70,31 @@ void MissFetcher::stop() {
   if (watchdog_.joinable()) watchdog_.join();
 }
 
+const Lookup* MissFetcher::remembered(std::string_view flag_name) {
+  const Remembered* hit = recent_.find(flag_name);
+  return hit && hit->until >= std::chrono::steady_clock::now() ? &hit->lookup : nullptr;
+}
+
 std::optional<Lookup> MissFetcher::recent(std::string_view flag_name) {
   std::lock_guard lock(mutex_);
-  const Remembered* hit = recent_.find(flag_name);
-  if (!hit || hit->until < std::chrono::steady_clock::now()) return std::nullopt;
-  return hit->lookup;
+  if (const Lookup* lookup = remembered(flag_name)) return *lookup;
+  return std::nullopt;
+}
+
+std::optional<Lookup> MissFetcher::answer_now(std::string_view flag_name) {
+  std::unique_lock lock(mutex_);
+  if (const Lookup* lookup = remembered(flag_name)) return *lookup;
+  if (in_flight_.count(std::string(flag_name)) || !refuses_new_lookup()) return std::nullopt;
+  lock.unlock();
+  refused_lookups().inc();
+  return Lookup{.status = Lookup::Status::refused};
 }
 
 void MissFetcher::fetch(const std::string& flag_name, Callback done) {
   std::unique_lock lock(mutex_);
   auto it = in_flight_.find(flag_name);
   bool new_name = it == in_flight_.end();  // else: joins the lookup under way, at no cost
-  if (new_name && (in_flight_.size() >= opt_.threads + opt_.queue || !take_token())) {
+  if (new_name && !take_token()) {
     lock.unlock();
     refused_lookups().inc();
     done(Lookup{.status = Lookup::Status::refused});
@@ -110,11 +123,15 @@ void MissFetcher::fetch(const std::string& flag_name, Callback done) {
   });
 }
 
-bool MissFetcher::take_token() {
+bool MissFetcher::refuses_new_lookup() {
   auto now = std::chrono::steady_clock::now();
   tokens_ = std::min(opt_.rate, tokens_ + std::chrono::duration<double>(now - refilled_).count() * opt_.rate);
   refilled_ = now;
-  if (tokens_ < 1) return false;
+  return in_flight_.size() >= opt_.threads + opt_.queue || tokens_ < 1;
+}
+
+bool MissFetcher::take_token() {
+  if (refuses_new_lookup()) return false;
   tokens_ -= 1;
   return true;
 }

@@ -65,6 +65,10 @@ class MissFetcher {
   ~MissFetcher();
   // A lookup made less than `remember` ago.
   std::optional<Lookup> recent(std::string_view flag_name);
+  // What a request for `flag_name` can be answered without waiting: recent(), or else the refusal
+  // (counted) a new lookup would get now. A flood of new names is refused without parking a reply
+  // each; fetch() still decides for itself.
+  std::optional<Lookup> answer_now(std::string_view flag_name);
   // Looks the flag up (sharing a lookup already under way) and calls `done` once: from a worker
   // thread with the answer, from the watchdog with timed_out, or at once with refused.
   void fetch(const std::string& flag_name, std::function<void(const Lookup&)> done);
@@ -85,7 +89,9 @@ class MissFetcher {
   };
   Lookup lookup(const std::string& flag_name) const;
   void watch();  // the watchdog thread: answers the waiters whose deadline has passed
-  bool take_token();  // from the MISS_FETCH_RATE bucket (mutex_ held)
+  const Lookup* remembered(std::string_view flag_name);  // unexpired, or nullptr (mutex_ held)
+  bool refuses_new_lookup();  // too many waiting, or no token in the MISS_FETCH_RATE bucket (mutex_ held)
+  bool take_token();          // from that bucket (mutex_ held)
 
   FetchOptions opt_;
   WorkerPool pool_;

@@ -201,7 +201,7 @@ Reply OfrepApi::decide(const std::string& key, const rules::Context& context) {
     const Snapshot* snapshot = catalog_.snapshot();
     if (const FlagEntry* entry = snapshot->find(key)) return answer(*entry, snapshot->segments, context);
   }
-  if (auto lookup = fetcher_.recent(key)) return answer(*lookup, key, context);
+  if (auto lookup = fetcher_.answer_now(key)) return answer(*lookup, key, context);
   return Deferred{[this, key, context = std::make_shared<const rules::Context>(context)](Responder respond) {
     fetcher_.fetch(key,
                    [this, key, context, respond](const Lookup& lookup) { respond(answer(lookup, key, *context)); });
