@@ -52,14 +52,24 @@ Platform& platform() {
 std::string exchange(std::uint16_t port, std::string_view request) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) std::abort();
-  // Closed with a reset once done: no TIME_WAIT, so a long run does not run out of ports.
+  // Closed with a reset once done (no TIME_WAIT on our side), and from a new loopback address
+  // each time (127.0.0.0/8 is all loopback): a connection the server closes first leaves a
+  // TIME_WAIT behind, and a long run would otherwise use up the ports of one address.
   linger no_wait{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_wait, sizeof no_wait);
+  static std::uint32_t next_source = 0;
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(0x7F000002u + next_source++ % 0xFFFFF0u);  // 127.0.0.2 onwards
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) std::abort();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::perror("fuzz: connect");
+    std::abort();
+  }
   // The server may answer (413, 431, 401) and close before reading everything: a failed send is
   // part of the exchange, not an error.
   std::size_t sent = 0;

@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (doc.is_discarded() || !doc.is_object()) return -1;
   std::string error;
 
-  rules::Flag flag{"fuzz-flag", doc.value("enabled", true), {}};
+  const json* enabled = member(doc, "enabled");
+  rules::Flag flag{"fuzz-flag", !enabled || !enabled->is_boolean() || enabled->get<bool>(), {}};
   if (const json* f = member(doc, "flag")) {
     if (auto part = rules::variant_part_of(*f)) {
       if (auto variants = rules::parse_flag_variants(*part, error)) {
