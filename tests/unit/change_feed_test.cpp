@@ -2,6 +2,7 @@
 // calls feed.handle(req), so parked requests take the Deferred path; a few cases call wait() and
 // handle() directly.
 #include "toggle/core/change_feed.hpp"
+#include "toggle/core/feed_follower.hpp"
 
 #include <gtest/gtest.h>
 
@@ -482,3 +483,20 @@ TEST(ChangeFeedDirect, AVersionSourceTurnsAReaderAheadIntoAParkedOne) {
 }
 
 }  // namespace
+
+// A reply whose version is not an integer (a float like 6.7e61 would be undefined behaviour to
+// convert) is refused whole: nothing applied, the position unchanged. Found by fuzz/feed_fuzz.cpp.
+TEST(FeedFollowerAccept, AVersionThatIsNotAnIntegerIsRefused) {
+  int applied = 0;
+  toggle::FeedFollower follower({}, [&applied](const nlohmann::json&) { ++applied; });
+  nlohmann::json reply = {{"epoch", "e"}, {"version", 6.7e61}, {"full", true}, {"flags", nlohmann::json::array()},
+                          {"deleted", nlohmann::json::array()}};
+  EXPECT_THROW(follower.accept({}, reply), std::exception);
+  reply["version"] = -1;
+  EXPECT_THROW(follower.accept({}, reply), std::exception);
+  EXPECT_EQ(applied, 0);
+  EXPECT_EQ(follower.position().version, 0);
+  reply["version"] = 3;
+  EXPECT_TRUE(follower.accept({}, reply));
+  EXPECT_EQ(follower.position().version, 3);
+}

@@ -1,5 +1,7 @@
 #include "toggle/core/feed_follower.hpp"
 
+#include <stdexcept>
+
 #include "toggle/core/client.hpp"
 #include "toggle/core/json.hpp"
 #include "toggle/core/log.hpp"
@@ -32,8 +34,22 @@ void FeedFollower::pause(std::chrono::milliseconds d) {
   wake_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
+namespace {
+
+// The position a reply brings its reader to. Throws std::exception unless `version` is a
+// non-negative integer: a float such as 6.7e61 converted to an integer is undefined behaviour
+// (found by fuzz/feed_fuzz.cpp).
+FeedPosition position_of(const json& reply) {
+  const json& version = reply.at("version");
+  if (!version.is_number_integer() || version.get<std::int64_t>() < 0)
+    throw std::invalid_argument("version must be a non-negative integer");
+  return {reply.at("epoch").get<std::string>(), version.get<std::int64_t>()};
+}
+
+}  // namespace
+
 bool FeedFollower::accept(const FeedPosition& base, const json& reply) {
-  FeedPosition next{reply.at("epoch").get<std::string>(), reply.at("version").get<std::int64_t>()};
+  FeedPosition next = position_of(reply);
   bool full = reply.at("full").get<bool>();
   {
     std::lock_guard lock(mutex_);
@@ -50,14 +66,15 @@ bool FeedFollower::accept(const FeedPosition& base, const json& reply) {
 
 bool FeedFollower::behind(const json& reply) const {
   std::lock_guard lock(mutex_);
-  return reply.at("epoch").get<std::string>() == position_.epoch &&
-         reply.at("version").get<std::int64_t>() < position_.version;
+  FeedPosition at = position_of(reply);
+  return at.epoch == position_.epoch && at.version < position_.version;
 }
 
 void FeedFollower::resync(const json& reply) {
+  FeedPosition at = position_of(reply);  // before applying: a reply without one changes nothing
   std::lock_guard lock(mutex_);
   apply_(reply);
-  position_ = {reply.at("epoch").get<std::string>(), reply.at("version").get<std::int64_t>()};
+  position_ = at;
 }
 
 void FeedFollower::run() {
