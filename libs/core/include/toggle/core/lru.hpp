@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "toggle/rules/rules.hpp"  // rules::StringHash
+
 namespace toggle {
 
 template <class Value>
@@ -44,17 +46,13 @@ class LruMap {
   std::size_t size() const { return map_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Entry {
     Value value;
     std::list<std::string>::iterator recency;  // its place in recency_
   };
 
   std::size_t capacity_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map_;
+  std::unordered_map<std::string, Entry, rules::StringHash, std::equal_to<>> map_;
   std::list<std::string> recency_;  // most recently used first
 };
 
