@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "toggle/core/checks.hpp"
 #include "toggle/core/crypto.hpp"
@@ -51,6 +52,21 @@ Response missing_key(const std::string* key) {
   } catch (const Error& e) {
     return refusal(e, key);
   }
+}
+
+// The flag key of a single-flag request as its replies show it: decoded when it can be, as sent
+// otherwise; nothing for the bulk route, whose failures name no key.
+std::optional<std::string> key_shown(const Request& req) {
+  std::optional<std::string> key;
+  for (const auto& [n, v] : req.params)
+    if (n == "key") key = v;
+  if (!key) return key;
+  try {
+    key = req.path_param("key");
+  } catch (const Error&) {  // bad %-encoding: as sent
+  }
+  if (!is_valid_utf8(*key)) key = "(not shown)";
+  return key;
 }
 
 // {"key":…,"value":…,"variant":…,"reason":…,"metadata":{…}}: the variant served.
@@ -161,23 +177,26 @@ OfrepApi::OfrepApi(Catalog& catalog, MissFetcher& fetcher, EventSender& events, 
 
 void OfrepApi::add_routes(Router& router) {
   RouteOptions o{.blocking = false, .body_limit = kMaxOfrepBodyBytes, .cors = true};
+  o.before_body = [this](const Request& req) { return check_key(req); };
   router.post(
       "/ofrep/v1/evaluate/flags/{key}", [this](Request& req) { return evaluate_flag(req); }, o);
   router.post(
       "/ofrep/v1/evaluate/flags", [this](Request& req) { return evaluate_flags(req); }, o);
 }
 
+Reply OfrepApi::check_key(const Request& req) {
+  if (!keys_.required()) return proceed();
+  std::string api_key(api_key_of(req));
+  std::optional<std::string> shown = key_shown(req);
+  if (api_key.empty()) return missing_key(shown ? &*shown : nullptr);
+  return keys_.admit(
+      std::move(api_key), [] { return Reply(proceed()); },
+      [shown](const Error& e) { return refusal(e, shown ? &*shown : nullptr); });
+}
+
 Reply OfrepApi::evaluate_flag(Request& req) {
-  // The key as given, for the replies: decoded when it can be, as sent otherwise.
-  std::string key;
+  std::string key = key_shown(req).value_or("");
   std::optional<std::string> name;
-  try {
-    key = req.path_param("key");
-  } catch (const Error&) {  // bad %-encoding
-    for (const auto& [n, v] : req.params)
-      if (n == "key") key = v;
-  }
-  if (!is_valid_utf8(key)) key = "(not shown)";
   try {
     name = checked_flag_name(key);
   } catch (const Error&) {  // no such flag can exist: answered FLAG_NOT_FOUND once the body is read

@@ -55,6 +55,10 @@ class OfrepApi {
   Reply evaluate_flags(Request& req);
 
  private:
+  // The API key, checked from the headers before a body is read (RouteOptions::before_body), so
+  // that a refused client cannot make the service read 1 MiB first. The handlers check it again
+  // (from the cache by then): the server skips this when the body came with the headers.
+  Reply check_key(const Request& req);
   Reply decide(const std::string& key, const rules::Context& context);
   Response answer(const FlagEntry& entry, const rules::SegmentSet& segments, const rules::Context& context);
   Response answer(const Lookup& lookup, const std::string& key, const rules::Context& context);

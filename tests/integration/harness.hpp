@@ -39,6 +39,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -202,11 +203,19 @@ struct RawReply {
   std::string describe() const { return "HTTP " + std::to_string(status) + " body=" + body; }
 };
 
+// How raw_call sends its body.
+struct RawSend {
+  // Declared instead of the body's size: a body announced and not (all) sent.
+  std::optional<std::size_t> content_length;
+  // A pause between the headers and the body, so that the server reads them apart.
+  std::chrono::milliseconds body_after{0};
+};
+
 // One HTTP/1.1 request to `url` (http://127.0.0.1:PORT/...) over a connection of its own, read
-// to its end (Connection: close).
+// to its end (Connection: close), or for 5 s.
 inline RawReply raw_call(const std::string& method, const std::string& url,
                          const std::vector<std::pair<std::string, std::string>>& headers = {},
-                         const std::string& body = "") {
+                         const std::string& body = "", RawSend how = {}) {
   const std::string prefix = "http://127.0.0.1:";
   if (url.rfind(prefix, 0) != 0) throw std::invalid_argument("raw_call: not a loopback URL: " + url);
   std::size_t slash = url.find('/', prefix.size());
@@ -215,9 +224,10 @@ inline RawReply raw_call(const std::string& method, const std::string& url,
 
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [n, v] : headers) request += n + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
-    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  request += "\r\n" + body;
+  if (!body.empty() || how.content_length || method == "POST" || method == "PUT" || method == "PATCH")
+    request += "Content-Length: " + std::to_string(how.content_length.value_or(body.size())) + "\r\n";
+  request += "\r\n";
+  if (how.body_after == 0ms) request += body;
 
   RawReply reply;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -231,6 +241,10 @@ inline RawReply raw_call(const std::string& method, const std::string& url,
   std::string raw;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    if (how.body_after > 0ms) {
+      std::this_thread::sleep_for(how.body_after);
+      ::send(fd, body.data(), body.size(), MSG_NOSIGNAL);
+    }
     char buf[16384];
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
   }

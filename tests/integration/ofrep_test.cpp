@@ -435,5 +435,47 @@ TEST_F(OfrepRequireKeyTest, BearerOrXApiKey) {
       << "with a key, the body is read";
 }
 
+// The key is checked from the headers: a refused client's 1 MiB body is neither waited for nor
+// read (only the headers are sent here; reading the body would leave the reply unsent). An
+// accepted key's body, sent after the headers, is then read and evaluated.
+TEST_F(OfrepRequireKeyTest, ARefusedKeyIsAnsweredBeforeTheBodyIsRead) {
+  create_flag("f");
+  const std::string base = p.evaluation.url();
+  const RawSend announced_only{.content_length = toggle::evaluation::kMaxOfrepBodyBytes};
+  std::string reader = p.auth.create_key("reader", {"read"});
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> headers;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {{}, 401, "MISSING_KEY"},
+      {{{"X-API-Key", "tm_key_" + std::string(64, 'b')}}, 401, "INVALID_KEY"},
+      {{{"Authorization", "Bearer " + reader}}, 403, "MISSING_SCOPE"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.code);
+    auto one = raw_call("POST", base + "/ofrep/v1/evaluate/flags/f", c.headers, "", announced_only);
+    EXPECT_EQ(one.status, c.status) << one.describe();
+    EXPECT_EQ(without_details(body_of(one.body)), failure("f", c.code));
+    auto all = raw_call("POST", base + "/ofrep/v1/evaluate/flags", c.headers, "", announced_only);
+    EXPECT_EQ(all.status, c.status) << all.describe();
+    EXPECT_EQ(without_details(body_of(all.body)), json({{"errorCode", c.code}}));
+  }
+
+  std::string key = p.auth.create_key("sdk", {"evaluate"});
+  const std::string body = json{{"context", kUser}}.dump();
+  for (int round = 0; round < 2; ++round) {  // first sight (asks auth-service), then cached
+    SCOPED_TRACE(round);
+    auto one = raw_call("POST", base + "/ofrep/v1/evaluate/flags/f", {{"X-API-Key", key}}, body,
+                        {.body_after = 200ms});
+    EXPECT_EQ(one.status, 200) << one.describe();
+    EXPECT_EQ(body_of(one.body), success("f", true, "on", "STATIC"));
+    auto all =
+        raw_call("POST", base + "/ofrep/v1/evaluate/flags", {{"X-API-Key", key}}, body, {.body_after = 200ms});
+    EXPECT_EQ(all.status, 200) << all.describe();
+  }
+}
+
 }  // namespace
 }  // namespace itest

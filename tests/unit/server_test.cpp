@@ -1070,8 +1070,9 @@ TEST_F(ServerTest, ConnectionsOverTheMaximumAreClosed) {
 TEST_F(ServerTest, AHeaderCheckRefusesARequestBeforeItsBodyIsRead) {
   std::atomic<int> calls{0};
   toggle::RouteOptions checked{.blocking = true, .body_limit = 8 << 20};
-  checked.before_body = [](const Request& req) {
+  checked.before_body = [](const Request& req) -> Reply {
     if (req.header("X-Key") != "good") throw Error(ErrorKind::unauthenticated, "invalid_key", "invalid key");
+    return toggle::proceed();
   };
   router.post("/upload",
               [&calls](Request& req) -> Reply {

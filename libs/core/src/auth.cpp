@@ -162,7 +162,10 @@ void KeyValidator::require(const Request& req, Scope scope) {
 }
 
 RouteOptions key_checked_before_body(KeyValidator& validator, Scope scope, RouteOptions options) {
-  options.before_body = [&validator, scope](const Request& req) { validator.require(req, scope); };
+  options.before_body = [&validator, scope](const Request& req) -> Reply {
+    validator.require(req, scope);
+    return proceed();
+  };
   return options;
 }
 

@@ -334,6 +334,30 @@ struct Server::Impl {
     co_return co_await park(conn, shard, *deferred, id);
   }
 
+  // A route's before_body verdict (see RouteOptions): run where its handler would run.
+  Task<Response> check_before_body(Shard& shard, const Router::Endpoint& endpoint, Exchange& ex) {
+    auto check = [this, &endpoint, &ex]() -> Reply {
+      try {
+        return endpoint.options.before_body(ex.request);
+      } catch (...) {
+        return reply_for_current_exception(ex.id);
+      }
+    };
+    if (!endpoint.options.blocking) {
+      Reply verdict = check();
+      if (auto* r = std::get_if<Response>(&verdict)) co_return std::move(*r);
+      auto& deferred = std::get<Deferred>(verdict);
+      co_return co_await await_reply(shard, [&](Responder responder) { start_deferred(deferred, responder, ex.id); });
+    }
+    co_return co_await await_reply(shard, [this, &ex, check](Responder responder) {
+      workers->post([this, &ex, check, responder] {
+        Reply verdict = check();
+        if (auto* r = std::get_if<Response>(&verdict)) return responder(std::move(*r));
+        start_deferred(std::get<Deferred>(verdict), responder, ex.id);
+      });
+    });
+  }
+
   // --- parked replies -----------------------------------------------------------------------
 
   // A Deferred reply may be parked for long (a long poll). Meanwhile the socket is read, so that
@@ -520,6 +544,7 @@ struct Server::Impl {
     if (q != std::string_view::npos) req.query_string = req.target.substr(q + 1);
 
     ex.match = router.match(req.method, req.path);
+    req.params = std::move(ex.match.params);  // for a check before the body, too
     std::size_t limit = opt.max_body_bytes;
     if (ex.match.endpoint && ex.match.endpoint->options.body_limit) limit = ex.match.endpoint->options.body_limit;
     auto too_large = [&] {
@@ -534,19 +559,10 @@ struct Server::Impl {
     if (!parser.is_done() && ex.match.endpoint && ex.match.endpoint->options.before_body) {
       // The route's check of the headers (e.g. the API key) before the body is read: a request
       // that will be refused costs no body read (nor a 100 Continue).
-      Response refusal = co_await await_reply(shard, [this, &ex](Responder responder) {
-        workers->post([this, &ex, responder] {
-          try {
-            ex.match.endpoint->options.before_body(ex.request);
-            responder(Response{0});
-          } catch (...) {
-            responder(reply_for_current_exception(ex.id));
-          }
-        });
-      });
-      if (refusal.status != 0) {
-        if (ex.match.endpoint->options.cors) add_cors_headers(refusal, ex.request.header("Origin"));
-        ex.rejection = std::move(refusal);
+      Response verdict = co_await check_before_body(shard, *ex.match.endpoint, ex);
+      if (verdict.status != proceed().status) {
+        if (ex.match.endpoint->options.cors) add_cors_headers(verdict, ex.request.header("Origin"));
+        ex.rejection = std::move(verdict);
         co_return true;
       }
     }
@@ -582,7 +598,6 @@ struct Server::Impl {
     auto& req = ex.request;
     Response resp;
     if (ex.match.endpoint) {
-      req.params = std::move(ex.match.params);
       resp = co_await dispatch(shard, conn, *ex.match.endpoint, req, ex.id);
       if (ex.match.endpoint->options.cors) add_cors_headers(resp, req.header("Origin"));
     } else if (!ex.match.allow.empty() && req.method == Method::options) {

@@ -21,11 +21,17 @@ struct RouteOptions {
   std::size_t body_limit = 0;
   // Callable from web pages of the origins in ServerOptions::cors_origins (preflights answered).
   bool cors = false;
-  // A check of the request's headers (e.g. its API key), run on the worker pool once the headers
-  // are read and before a body is: throwing toggle::Error answers without reading the body (the
-  // connection then closes). The handler runs only after it passes.
-  std::function<void(const Request&)> before_body;
+  // A check of the request's headers (e.g. its API key) once they are read and before a body is.
+  // Its reply, now or later (a Deferred), is `proceed()` to read the body and run the handler, or
+  // a refusal, sent without reading the body (the connection then closes); throwing
+  // toggle::Error refuses too. It runs where the handler would: on the worker pool for blocking
+  // routes, inline (so it must not block) for the others. Skipped when the body came with the
+  // headers: the handler must make the same check.
+  std::function<Reply(const Request&)> before_body;
 };
+
+// The before_body verdict that lets the request go on.
+inline Response proceed() { return Response{.status = 0}; }
 
 class Router {
  public:
