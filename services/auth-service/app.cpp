@@ -89,8 +89,13 @@ void AuthService::add_routes() {
     reply["message"] = "Store this key safely: it will not be shown again.";
     return json_response(201, reply);
   };
-  router().post("/admin/keys", create);
-  router().post("/keys", create);
+  RouteOptions admin_only;  // checked from the headers: a refused request's body is not read
+  admin_only.before_body = [this](const Request& req) -> Reply {
+    require_admin(req);
+    return proceed();
+  };
+  router().post("/admin/keys", create, admin_only);
+  router().post("/keys", create, admin_only);
 
   router().get("/admin/keys", [this](Request& req) -> Reply {
     require_admin(req);

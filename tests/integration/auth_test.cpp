@@ -229,6 +229,22 @@ TEST_P(AuthApiTest, MissingOrWrongKeyIs401AndAKeyWithoutTheAdminScopeIs403) {
   EXPECT_EQ(auth.store().list().size(), 2u) << "only the service key registered at start and 'normal'";
 }
 
+// The admin key is checked from the headers: a refused request is answered without its body
+// being waited for (only the headers are sent; reading the body would leave the reply unsent).
+TEST_P(AuthApiTest, ARefusedKeyCreationIsAnsweredBeforeTheBodyIsRead) {
+  std::string normal = auth.create_key("normal");
+  const RawSend announced_only{.content_length = 60000};
+  auto none = raw_call("POST", auth.url() + "/admin/keys", {}, "", announced_only);
+  EXPECT_EQ(none.status, 401) << none.describe();
+  EXPECT_EQ(field_of(none.body, "code"), "missing_key");
+  auto unscoped = raw_call("POST", auth.url() + "/keys", {{"Authorization", "Bearer " + normal}}, "", announced_only);
+  EXPECT_EQ(unscoped.status, 403) << unscoped.describe();
+  EXPECT_EQ(field_of(unscoped.body, "code"), "missing_scope");
+  auto admitted = raw_call("POST", auth.url() + "/admin/keys", {{"Authorization", "Bearer " + kMasterKey}},
+                           R"({"name":"late-body"})", {.body_after = 200ms});
+  EXPECT_EQ(admitted.status, 201) << admitted.describe();
+}
+
 TEST_P(AuthApiTest, KeysHaveScopesThatValidateReports) {
   auto plain = create("/admin/keys", R"({"name":"plain"})");
   ASSERT_EQ(plain.status, 201) << describe(plain);
