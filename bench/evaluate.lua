@@ -1,5 +1,7 @@
 -- wrk: GET /evaluate for bench-flag with a different user id on every request.
--- BENCH_DELAY_MS (optional) paces each connection, for runs below the maximum rate.
+-- BENCH_DELAY_MS (optional) paces each connection, for runs below the maximum rate: a random
+-- whole number of ms from 0.5 to 1.5 times it (mean: it), so that many connections do not fall
+-- into step and arrive in bursts.
 -- BENCH_OFREP=1: the OFREP twin, POST /ofrep/v1/evaluate/flags/bench-flag with that user id as
 -- the context's targetingKey.
 -- BENCH_UNKNOWN=1: a flag name never seen before on every request (a flood of unknown names).
@@ -28,5 +30,6 @@ function request()
 end
 
 if pause > 0 then
-  function delay() return pause end
+  local spread = math.floor(pause / 2)
+  function delay() return math.random(pause - spread, pause + spread) end
 end
