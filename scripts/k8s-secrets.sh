@@ -54,8 +54,8 @@ value() {
 declare -a plan=()
 missing=()
 for t in "${templates[@]}"; do
-  name=$(sed -n 's/^  name: *\([a-z0-9.-]*\) *$/\1/p' "$t" | head -1)
-  namespace=$(sed -n 's/^  namespace: *\([a-z0-9-]*\) *$/\1/p' "$t" | head -1)
+  name=$(sed -n 's/^  name: *\([a-z0-9.-]*\) *$/\1/p' "$t" | sed -n 1p)
+  namespace=$(sed -n 's/^  namespace: *\([a-z0-9-]*\) *$/\1/p' "$t" | sed -n 1p)
   [[ -n $name && -n $namespace ]] || { echo "k8s-secrets: $t: no metadata.name / metadata.namespace" >&2; exit 1; }
   entries=$(sed -n '/^stringData:/,$p' "$t" | tail -n +2 | grep -v '^ *#' | grep -v '^ *$' || true)
   dir=$work/$namespace.$name

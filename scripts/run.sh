@@ -28,7 +28,7 @@ taken=0
 for entry in "${services[@]}"; do
   name=${entry%%:*} port=${entry##*:}
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    owner=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n1 | sed 's/users:((//; s/))//')
+    owner=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*))' | sed -n 1p | sed 's/users:((//; s/))//')
     echo "port $port (for $name) is already in use${owner:+ by $owner} -- is ToggleMaster already running?" >&2
     taken=1
   fi

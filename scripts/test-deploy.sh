@@ -59,7 +59,7 @@ else
   say "neither 'docker compose' nor 'docker-compose': run scripts/install-deps.sh --deploy" >&2
   exit 1
 fi
-say "using $("${compose_cmd[@]}" version --short 2>/dev/null || "${compose_cmd[@]}" version | head -1) ($(command -v "${compose_cmd[0]}"))"
+say "using $("${compose_cmd[@]}" version --short 2>/dev/null || "${compose_cmd[@]}" version | sed -n 1p) ($(command -v "${compose_cmd[0]}"))"
 compose_files=(-f docker-compose.yml)
 compose() { "${compose_cmd[@]}" -p "$project" "${compose_files[@]}" "$@"; }
 

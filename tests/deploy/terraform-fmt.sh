@@ -9,7 +9,7 @@ if ! command -v terraform >/dev/null 2>&1; then
   echo "      terraform/ is still parsed and checked by deploy.terraform."
   exit 77
 fi
-terraform version 2>/dev/null | head -1
+terraform version 2>/dev/null | sed -n 1p  # sed reads it all: head would end terraform with SIGPIPE (and pipefail the script)
 status=0
 terraform fmt -check -recursive -diff "$dir" || status=1
 tmp=$(mktemp -d)
